@@ -1,0 +1,161 @@
+"""HTTP endpoints for cities and partnerships."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.cities import service
+from app.cities.models import (
+    CityCreate,
+    CityPublic,
+    CityUpdate,
+    Partnership,
+    PartnershipCreate,
+    PartnershipPublic,
+    PartnershipStatus,
+    PartnershipUpdate,
+    PartnerPublic,
+    StatusChangePublic,
+)
+from app.core.db import SessionDep
+from app.core.pagination import Page, PageDep, paginate
+from app.core.security import CurrentPrincipal
+from app.core.errors import Forbidden
+from app.keys.models import Role
+from sqlmodel import Session
+
+router = APIRouter(prefix="/api/v1", tags=["cities"])
+
+
+@router.post("/cities", status_code=status.HTTP_201_CREATED, response_model=CityPublic)
+def create_city(body: CityCreate, session: SessionDep, principal: CurrentPrincipal) -> object:
+    """Add a city (admin). The timezone is derived when omitted."""
+    principal.require_admin()
+    return service.create_city(session, body)
+
+
+@router.get("/cities", response_model=Page[CityPublic])
+def list_cities(
+    session: SessionDep,
+    page: PageDep,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="Name prefix; ignores case and accents (`orë`)."),
+    ] = None,
+    country_code: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
+) -> object:
+    """Cities, sorted by name."""
+    items, total = paginate(session, service.city_query(q, country_code), page)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/cities/{city_id}", response_model=CityPublic)
+def read_city(city_id: int, session: SessionDep) -> object:
+    return service.get_city(session, city_id)
+
+
+@router.patch("/cities/{city_id}", response_model=CityPublic)
+def update_city(
+    city_id: int, body: CityUpdate, session: SessionDep, principal: CurrentPrincipal
+) -> object:
+    """Change a city (admin, or that city's coordinator)."""
+    city = service.get_city(session, city_id)
+    principal.require_city(city_id)
+    return service.update_city(session, city, body)
+
+
+@router.delete("/cities/{city_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_city(city_id: int, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Delete a city (admin); 409 while anything refers to it."""
+    principal.require_admin()
+    service.delete_city(session, service.get_city(session, city_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/cities/{city_id}/partners", response_model=Page[PartnerPublic])
+def list_partners(
+    city_id: int,
+    session: SessionDep,
+    page: PageDep,
+    status: PartnershipStatus | None = None,
+) -> object:
+    """A city's twins, with each partnership's status and the date it took effect."""
+    service.get_city(session, city_id)
+    rows = service.partners_of(session, city_id, status)
+    window = rows[page.offset : page.offset + page.limit]
+    items = [
+        PartnerPublic(
+            partnership_id=p.id or 0,
+            city=CityPublic.model_validate(other),
+            status=p.status,
+            established_on=p.established_on,
+            status_changed_on=changed_on,
+        )
+        for p, other, changed_on in window
+    ]
+    return Page(items=items, total=len(rows), limit=page.limit, offset=page.offset)
+
+
+def _public(session: Session, partnerships: list[Partnership]) -> list[PartnershipPublic]:
+    history = service.status_history(session, [p.id for p in partnerships if p.id is not None])
+    return [
+        PartnershipPublic.model_validate(
+            p,
+            update={
+                "history": [
+                    StatusChangePublic.model_validate(h) for h in history.get(p.id or 0, [])
+                ]
+            },
+        )
+        for p in partnerships
+    ]
+
+
+def _authorise_partnership_write(principal: CurrentPrincipal, city_a: int, city_b: int) -> None:
+    if principal.role is Role.partner:
+        raise Forbidden("partner keys cannot create or change partnerships")
+    principal.require_any_city([city_a, city_b])
+
+
+@router.post(
+    "/partnerships", status_code=status.HTTP_201_CREATED, response_model=PartnershipPublic
+)
+def create_partnership(
+    body: PartnershipCreate, session: SessionDep, principal: CurrentPrincipal
+) -> object:
+    """Twin two cities (admin, or a coordinator of one of them). A–B equals B–A."""
+    _authorise_partnership_write(principal, body.city_a_id, body.city_b_id)
+    return _public(session, [service.create_partnership(session, body)])[0]
+
+
+@router.get("/partnerships", response_model=Page[PartnershipPublic])
+def list_partnerships(
+    session: SessionDep,
+    page: PageDep,
+    city_id: int | None = None,
+    status: PartnershipStatus | None = None,
+) -> object:
+    items, total = paginate(session, service.partnership_query(city_id, status), page)
+    return Page(
+        items=_public(session, items), total=total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.get("/partnerships/{partnership_id}", response_model=PartnershipPublic)
+def read_partnership(partnership_id: int, session: SessionDep) -> object:
+    return _public(session, [service.get_partnership(session, partnership_id)])[0]
+
+
+@router.patch("/partnerships/{partnership_id}", response_model=PartnershipPublic)
+def update_partnership(
+    partnership_id: int,
+    body: PartnershipUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> object:
+    """Change status (recorded with its date), date established or notes."""
+    partnership = service.get_partnership(session, partnership_id)
+    _authorise_partnership_write(principal, partnership.city_a_id, partnership.city_b_id)
+    return _public(session, [service.update_partnership(session, partnership, body)])[0]

@@ -1,0 +1,47 @@
+"""The list envelope every collection endpoint returns."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import func
+from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app.core.settings import get_settings
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 50
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class PageParams(BaseModel):
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, description="Page size; capped by the server.")] = (
+        DEFAULT_LIMIT
+    ),
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> PageParams:
+    return PageParams(limit=min(limit, get_settings().max_page_size), offset=offset)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def paginate(session: Session, query: SelectOfScalar[T], page: PageParams) -> tuple[list[T], int]:
+    """Rows of one page and the total count of the unpaged query."""
+    total = session.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
+    rows = list(session.exec(query.limit(page.limit).offset(page.offset)).all())
+    return rows, total

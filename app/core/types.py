@@ -1,0 +1,39 @@
+"""Field types shared by the API schemas of several domains."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def _check_partial_date(value: str) -> str:
+    match = _PARTIAL_DATE.match(value)
+    if not match:
+        raise ValueError("use YYYY, YYYY-MM or YYYY-MM-DD")
+    year, month, day = (int(g) if g else None for g in match.groups())
+    try:
+        date(year or 1, month or 1, day or 1)
+    except ValueError as exc:
+        raise ValueError(f"not a calendar date: {exc}") from None
+    return value
+
+
+PartialDate = Annotated[
+    str,
+    Field(
+        max_length=10,
+        description="A date known to the day, the month or only the year: "
+        "`2017-05-20`, `2014-04` or `1944`.",
+        examples=["1944", "2014-04", "2017-05-20"],
+    ),
+    AfterValidator(_check_partial_date),
+]
+
+
+def partial_date_year(value: str | None) -> int | None:
+    return int(value[:4]) if value else None

@@ -1,0 +1,35 @@
+"""HTTP endpoints for API keys (admin only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.core.db import SessionDep
+from app.core.security import CurrentPrincipal
+from app.keys import service
+from app.keys.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+
+router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+def create_api_key(body: ApiKeyCreate, session: SessionDep, principal: CurrentPrincipal) -> object:
+    """Issue a key. The secret is in this response only; store it now."""
+    principal.require_admin()
+    key, secret = service.create_api_key(
+        session, name=body.name, role=body.role, city_id=body.city_id
+    )
+    return ApiKeyCreated.model_validate(key, update={"key": secret})
+
+
+@router.get("", response_model=list[ApiKeyPublic])
+def list_api_keys(session: SessionDep, principal: CurrentPrincipal) -> object:
+    principal.require_admin()
+    return service.list_api_keys(session)
+
+
+@router.post("/{key_id}/revoke", response_model=ApiKeyPublic)
+def revoke_api_key(key_id: int, session: SessionDep, principal: CurrentPrincipal) -> object:
+    """Revoke a key at once; requests with it answer 401 from now on."""
+    principal.require_admin()
+    return service.revoke_api_key(session, key_id)

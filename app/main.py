@@ -1,0 +1,51 @@
+"""The ASGI application: ``create_app()`` wires routers, errors and the console."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from app.cities.router import router as cities_router
+from app.core.db import get_engine
+from app.core.errors import install_error_handlers
+from app.core.logging import RequestIdMiddleware, configure_logging
+from app.core.settings import get_settings
+from app.keys.router import router as keys_router
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+DESCRIPTION = """
+Twinplan schedules exchanges between twinned cities: partnerships, events,
+participants, calendar feeds and reminders.
+
+Reading public data needs no key. Writes need `Authorization: Bearer <api key>`.
+Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(title="Twinplan", version="1.0.0", description=DESCRIPTION)
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(cities_router)
+    app.include_router(keys_router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> JSONResponse:
+        """Liveness and a database round trip."""
+        try:
+            with get_engine().connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    if STATIC_DIR.is_dir():
+        app.mount("/console", StaticFiles(directory=STATIC_DIR, html=True), name="console")
+    return app
