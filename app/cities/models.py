@@ -35,6 +35,7 @@ TimezoneName = Annotated[
     str, PField(max_length=64, examples=["Asia/Ashgabat"]), AfterValidator(_check_timezone)
 ]
 Name = Annotated[str, PField(min_length=1, max_length=200)]
+WikidataId = Annotated[str, PField(max_length=20, pattern=r"^Q[1-9]\d*$", examples=["Q23438"])]
 
 
 def _created() -> Any:
@@ -48,9 +49,7 @@ class CityBase(SQLModel):
     population: int | None = Field(default=None, ge=0)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    wikidata_id: str | None = Field(
-        default=None, max_length=20, regex=r"^Q\d+$", unique=True, index=True
-    )
+    wikidata_id: WikidataId | None = Field(default=None, max_length=20, unique=True, index=True)
 
 
 class City(CityBase, table=True):
@@ -96,7 +95,7 @@ class CityUpdate(SQLModel):
     latitude: float | None = PField(default=None, ge=-90, le=90)
     longitude: float | None = PField(default=None, ge=-180, le=180)
     timezone: TimezoneName | None = None
-    wikidata_id: str | None = PField(default=None, max_length=20, pattern=r"^Q\d+$")
+    wikidata_id: WikidataId | None = None
     alternate_names: list[Name] | None = PField(default=None, max_length=20)
     seeking_twin_in: list[CountryCode] | None = PField(default=None, max_length=50)
     notes: str | None = PField(default=None, max_length=4000)

@@ -63,6 +63,11 @@ class Conflict(AppError):
 class Unprocessable(AppError):
     status_code, slug, title = 422, "validation-error", "Invalid input"
 
+    def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
+        loc: list[str] = ["body", field] if field else []
+        super().__init__(detail, errors=[{"loc": loc, "msg": detail, "type": "value_error"}],
+                         **extra)
+
 
 class Unauthorized(AppError):
     status_code, slug, title = 401, "unauthorized", "Authentication required"

@@ -60,7 +60,7 @@ def optional_principal(
     key = find_active_key(session, credentials.credentials)
     if key is None or key.id is None:
         raise Unauthorized("the API key is unknown or has been revoked")
-    return Principal(key_id=key.id, role=key.role, city_id=key.city_id)
+    return Principal(key_id=key.id, role=Role(key.role), city_id=key.city_id)
 
 
 def require_principal(

@@ -1,0 +1,129 @@
+"""The ``twinplan`` command: run, migrate, manage keys, load data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.core.settings import SettingsError, get_settings
+from app.keys.models import Role
+
+cli = typer.Typer(
+    help="Twinplan: exchange planner for twinned cities.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _settings_or_exit() -> None:
+    try:
+        get_settings()
+    except SettingsError as exc:
+        typer.echo(f"twinplan: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@cli.callback()
+def _root() -> None:
+    _settings_or_exit()
+
+
+@cli.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply database migrations (to the latest by default)."""
+    from app.core.migrations import upgrade
+
+    upgrade(revision=revision)
+    typer.echo(f"database at {revision}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: TWINPLAN_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: TWINPLAN_PORT.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Run the HTTP service with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        reload=reload,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@cli.command("create-api-key")
+def create_api_key(
+    role: Annotated[Role, typer.Option(help="admin, coordinator or partner.")],
+    name: Annotated[str, typer.Option(help="Who holds the key, e.g. 'Kostroma city hall'.")],
+    city: Annotated[
+        int | None, typer.Option(help="City id; required for coordinator and partner.")
+    ] = None,
+) -> None:
+    """Issue an API key and print it once (only its hash is stored)."""
+    from app.core.db import open_session
+    from app.core.errors import AppError
+    from app.keys.service import create_api_key as issue
+
+    with open_session(write=True) as session:
+        try:
+            key, secret = issue(session, name=name, role=role, city_id=city)
+        except AppError as exc:
+            typer.echo(f"twinplan: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+        session.commit()
+    typer.echo(f"created {key.role} key {key.id} ({key.name}); store it now, it is shown once:",
+               err=True)
+    typer.echo(secret)
+
+
+@cli.command("list-api-keys")
+def list_api_keys() -> None:
+    """List keys (never their secrets)."""
+    from app.core.db import open_session
+    from app.keys.service import list_api_keys as all_keys
+
+    with open_session() as session:
+        for key in all_keys(session):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            scope = f"city {key.city_id}" if key.city_id else "all cities"
+            typer.echo(f"{key.id}\t{key.prefix}…\t{key.role}\t{scope}\t{state}\t{key.name}")
+
+
+@cli.command("revoke-api-key")
+def revoke_api_key(key_id: int) -> None:
+    """Revoke a key by id."""
+    from app.core.db import open_session
+    from app.core.errors import AppError
+    from app.keys.service import revoke_api_key as revoke
+
+    with open_session(write=True) as session:
+        try:
+            revoke(session, key_id)
+        except AppError as exc:
+            typer.echo(f"twinplan: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+        session.commit()
+    typer.echo(f"revoked key {key_id}")
+
+
+def main() -> None:
+    try:
+        cli()
+    except SettingsError as exc:
+        print(f"twinplan: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
