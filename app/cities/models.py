@@ -6,7 +6,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field as PField, computed_field, model_validator
+from pydantic import AfterValidator, computed_field, model_validator
+from pydantic import Field as PField
 from sqlalchemy import JSON, CheckConstraint, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 

@@ -5,26 +5,26 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from sqlmodel import Session
 
 from app.cities import service
 from app.cities.models import (
     CityCreate,
     CityPublic,
     CityUpdate,
+    PartnerPublic,
     Partnership,
     PartnershipCreate,
     PartnershipPublic,
     PartnershipStatus,
     PartnershipUpdate,
-    PartnerPublic,
     StatusChangePublic,
 )
 from app.core.db import SessionDep
+from app.core.errors import Forbidden
 from app.core.pagination import Page, PageDep, paginate
 from app.core.security import CurrentPrincipal
-from app.core.errors import Forbidden
 from app.keys.models import Role
-from sqlmodel import Session
 
 router = APIRouter(prefix="/api/v1", tags=["cities"])
 

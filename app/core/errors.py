@@ -181,4 +181,6 @@ def install_error_handlers(app: FastAPI) -> None:
             title="Internal server error",
             detail=f"Something went wrong on our side. Quote request id {request_id} "
             "when you report it.",
+            # Starlette answers 500s outside every middleware, so add the id here.
+            headers={"X-Request-ID": request_id} if request_id else None,
         )

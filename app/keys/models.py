@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import Field as PField, model_validator
+from pydantic import Field as PField
+from pydantic import model_validator
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 

@@ -1,0 +1,60 @@
+"""Every error is RFC 9457 problem+json, and a 500 tells nothing but a request id."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import assert_problem
+
+
+def test_unknown_path_is_problem_404(client):
+    assert_problem(client.get("/api/v1/nowhere"), 404, contains="/api/v1/nowhere")
+
+
+def test_unknown_id_is_problem_404(client):
+    assert_problem(client.get("/api/v1/cities/987654"), 404, contains="987654")
+
+
+def test_wrong_method_is_problem_405(client):
+    assert_problem(client.put("/api/v1/cities"), 405, contains="PUT")
+
+
+def test_malformed_json_is_problem_422(client, admin):
+    r = client.post("/api/v1/cities", content=b"{not json",
+                    headers=admin | {"Content-Type": "application/json"})
+    problem = assert_problem(r, 422)
+    assert problem["errors"]
+
+
+def test_wrong_type_in_path_is_problem_422(client):
+    problem = assert_problem(client.get("/api/v1/cities/abc"), 422)
+    assert problem["errors"][0]["loc"] == ["path", "city_id"]
+
+
+def test_missing_key_is_problem_401(client):
+    r = client.post("/api/v1/cities", json={"name": "X", "country_code": "TM"})
+    assert_problem(r, 401, contains="API key")
+
+
+def test_unexpected_error_is_a_500_without_internals(app, caplog):
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret connection string postgres://u:p@db")
+
+    with TestClient(app, raise_server_exceptions=False) as c, caplog.at_level(logging.ERROR):
+        r = c.get("/boom", headers={"X-Request-ID": "req-12345"})
+    problem = assert_problem(r, 500)
+    assert "secret" not in r.text and "Traceback" not in r.text
+    assert problem["request_id"] == "req-12345" and "req-12345" in problem["detail"]
+    assert r.headers["x-request-id"] == "req-12345"
+    assert any("req-12345" in rec.getMessage() for rec in caplog.records)
+
+
+def test_every_response_carries_a_request_id(client):
+    assert len(client.get("/health").headers["x-request-id"]) == 32
+
+
+def test_health(client):
+    assert client.get("/health").json() == {"status": "ok", "database": "ok"}
