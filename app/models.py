@@ -1,6 +1,7 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
 from app.cities.models import City, Partnership, PartnershipStatusChange
+from app.events.models import Event, EventGuest
 from app.keys.models import ApiKey
 
-__all__ = ["ApiKey", "City", "Partnership", "PartnershipStatusChange"]
+__all__ = ["ApiKey", "City", "Event", "EventGuest", "Partnership", "PartnershipStatusChange"]

@@ -1,0 +1,280 @@
+"""Exchange events: the table, its guest cities, and the API's shapes.
+
+An event's schedule is stored three ways, on purpose:
+
+* ``timezone``: the event's own IANA zone, copied from the host city when the
+  event is created. Changing the city's zone later does not move the event.
+* ``starts_at_local`` / ``ends_at_local``: the wall-clock times as planned
+  (naive). They are what a coordinator agreed on, and what the UTC instants can
+  be recomputed from if the tz database changes a country's rules.
+* ``starts_at_utc`` / ``ends_at_utc``: the instants, indexed, for ordering,
+  overlap queries and clash checks.
+
+All-day events store local midnight of the first day and local midnight of the
+day after the last (``ends_at_local`` is exclusive); the API shows the last day
+inclusively as ``end_date``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import Field as PField
+from pydantic import model_validator
+from sqlalchemy import CheckConstraint, DateTime, Index, String
+from sqlmodel import Field, SQLModel
+
+from app.cities.models import TimezoneName
+from app.core.db import UTCDateTime, utcnow
+
+
+class EventKind(StrEnum):
+    delegation_visit = "delegation_visit"
+    youth_exchange = "youth_exchange"
+    school_exchange = "school_exchange"
+    sports = "sports"
+    exhibition = "exhibition"
+    culture = "culture"
+    seminar = "seminar"
+
+
+class EventStatus(StrEnum):
+    draft = "draft"
+    planned = "planned"
+    confirmed = "confirmed"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class Visibility(StrEnum):
+    public = "public"
+    partners = "partners"
+    private = "private"
+
+
+# Forward along draft → planned → confirmed → completed (skipping `planned` is
+# fine). `cancelled` is reached only through POST /events/{id}/cancel.
+ALLOWED_TRANSITIONS: dict[EventStatus, frozenset[EventStatus]] = {
+    EventStatus.draft: frozenset({EventStatus.planned, EventStatus.confirmed}),
+    EventStatus.planned: frozenset({EventStatus.confirmed}),
+    EventStatus.confirmed: frozenset({EventStatus.completed}),
+    EventStatus.completed: frozenset(),
+    EventStatus.cancelled: frozenset(),
+}
+FINAL_STATUSES = frozenset({EventStatus.completed, EventStatus.cancelled})
+CREATABLE_STATUSES = frozenset({EventStatus.draft, EventStatus.planned, EventStatus.confirmed})
+
+DEFAULT_CHAPERONE_RATIO = 10
+
+# The longest event we accept. Exchanges run for days or months (a school year
+# abroad at most); the bound also lets the window query scan a bounded range of
+# ``starts_at_utc`` instead of all history (see service.overlapping).
+MAX_EVENT_DURATION = timedelta(days=366)
+
+
+def _utc(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+def _local(**kw: Any) -> Any:
+    return Field(sa_type=DateTime(timezone=False), **kw)
+
+
+class Event(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint("ends_at_utc > starts_at_utc", name="ends_after_start"),
+        CheckConstraint("chaperone_ratio >= 1", name="chaperone_ratio_positive"),
+        CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+        # A host's events in time order: the city filter's host side, in order.
+        Index("ix_event_host_city_id_starts_at_utc", "host_city_id", "starts_at_utc"),
+        Index("ix_event_starts_at_utc_id", "starts_at_utc", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: EventKind = Field(sa_type=String(30))
+    title: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    host_city_id: int = Field(foreign_key="city.id", ondelete="RESTRICT")
+    venue: str | None = Field(default=None, max_length=300)
+    capacity: int | None = Field(default=None)
+    registration_deadline: datetime | None = _utc(default=None)
+    chaperone_ratio: int = Field(default=DEFAULT_CHAPERONE_RATIO)
+    status: EventStatus = Field(default=EventStatus.draft, sa_type=String(20))
+    visibility: Visibility = Field(default=Visibility.public, sa_type=String(20))
+
+    timezone: str = Field(max_length=64)
+    all_day: bool = Field(default=False)
+    starts_at_local: datetime = _local()
+    ends_at_local: datetime = _local()
+    starts_at_utc: datetime = _utc()
+    ends_at_utc: datetime = _utc(index=True)
+
+    # Bumped on every change a calendar subscriber would notice (RFC 5545 SEQUENCE).
+    sequence: int = Field(default=0)
+    # Bumped on every change at all; the ETag is made of it.
+    version: int = Field(default=1)
+    created_at: datetime = _utc(default_factory=utcnow, nullable=False)
+    updated_at: datetime = _utc(default_factory=utcnow, nullable=False)
+    cancelled_at: datetime | None = _utc(default=None)
+    cancel_reason: str | None = Field(default=None, max_length=1000)
+
+    @property
+    def first_day(self) -> date:
+        """The event's first day, in its own timezone (minors' age is judged on it)."""
+        return self.starts_at_local.date()
+
+    @property
+    def last_day(self) -> date:
+        """The last day, inclusive, in the event's timezone."""
+        if self.all_day:
+            return (self.ends_at_local - timedelta(days=1)).date()
+        return self.ends_at_local.date()
+
+    @property
+    def is_active(self) -> bool:
+        """Neither cancelled nor completed: it can still change and take registrations."""
+        return self.status not in FINAL_STATUSES
+
+
+class EventGuest(SQLModel, table=True):
+    """A guest city of an event. The host is on the event itself, never here."""
+
+    __tablename__ = "event_guest"
+    __table_args__ = (
+        # "Events of city X as a guest" without touching the table rows.
+        Index("ix_event_guest_city_id_event_id", "city_id", "event_id"),
+    )
+
+    event_id: int = Field(foreign_key="event.id", primary_key=True, ondelete="CASCADE")
+    city_id: int = Field(foreign_key="city.id", primary_key=True, ondelete="RESTRICT")
+
+
+# API shapes -----------------------------------------------------------------
+
+Title = Annotated[str, PField(min_length=1, max_length=200)]
+Description = Annotated[str, PField(max_length=10_000)]
+Venue = Annotated[str, PField(max_length=300)]
+GuestIds = Annotated[list[int], PField(min_length=1, max_length=100)]
+
+_STARTS_DOC = (
+    "Wall-clock start in the event's timezone (`2027-05-20T10:00`), or with an offset "
+    "(`2027-05-20T10:00+03:00`), which is converted. Not for all-day events."
+)
+_ENDS_DOC = "Wall-clock end, like `starts_at`; must be after it."
+_START_DATE_DOC = "First day of an all-day event."
+_END_DATE_DOC = "Last day of an all-day event, inclusive (default: `start_date`)."
+_TZ_DOC = "IANA zone of the event. Default: the host city's zone at creation."
+_DEADLINE_DOC = "Registrations close then. Naive means the event's local time."
+
+
+class EventCreate(SQLModel):
+    kind: EventKind
+    title: Title
+    description: Description | None = None
+    host_city_id: int
+    guest_city_ids: GuestIds = PField(
+        description="Guest cities; each needs a partnership with the host that is "
+        "neither ended nor suspended."
+    )
+    venue: Venue | None = None
+    capacity: int | None = PField(default=None, ge=0, le=1_000_000)
+    registration_deadline: datetime | None = PField(default=None, description=_DEADLINE_DOC)
+    chaperone_ratio: int = PField(
+        default=DEFAULT_CHAPERONE_RATIO,
+        ge=1,
+        le=100,
+        description="Minors per adult chaperone that school and youth exchanges need.",
+    )
+    status: EventStatus = PField(
+        default=EventStatus.draft, description="`draft` (default), `planned` or `confirmed`."
+    )
+    visibility: Visibility = Visibility.public
+    timezone: TimezoneName | None = PField(default=None, description=_TZ_DOC)
+    all_day: bool = False
+    starts_at: datetime | None = PField(default=None, description=_STARTS_DOC)
+    ends_at: datetime | None = PField(default=None, description=_ENDS_DOC)
+    start_date: date | None = PField(default=None, description=_START_DATE_DOC)
+    end_date: date | None = PField(default=None, description=_END_DATE_DOC)
+
+    @model_validator(mode="after")
+    def _schedule_shape(self) -> EventCreate:
+        if self.status not in CREATABLE_STATUSES:
+            raise ValueError(
+                f"an event cannot be created as {self.status}; use draft, planned or confirmed"
+            )
+        if self.all_day:
+            if self.starts_at is not None or self.ends_at is not None:
+                raise ValueError(
+                    "an all-day event takes start_date/end_date, not starts_at/ends_at"
+                )
+            if self.start_date is None:
+                raise ValueError("an all-day event needs start_date")
+        else:
+            if self.start_date is not None or self.end_date is not None:
+                raise ValueError("start_date/end_date are for all-day events (all_day: true)")
+            if self.starts_at is None or self.ends_at is None:
+                raise ValueError("give starts_at and ends_at (or all_day with start_date)")
+        return self
+
+
+class EventUpdate(SQLModel):
+    """Every field optional; only what is sent changes. The host cannot change."""
+
+    kind: EventKind | None = None
+    title: Title | None = None
+    description: Description | None = None
+    guest_city_ids: GuestIds | None = None
+    venue: Venue | None = None
+    capacity: int | None = PField(default=None, ge=0, le=1_000_000)
+    registration_deadline: datetime | None = PField(default=None, description=_DEADLINE_DOC)
+    chaperone_ratio: int | None = PField(default=None, ge=1, le=100)
+    status: EventStatus | None = PField(
+        default=None, description="Forward only: draft → planned → confirmed → completed."
+    )
+    visibility: Visibility | None = None
+    timezone: TimezoneName | None = PField(
+        default=None,
+        description="A new zone keeps the wall-clock times and moves the instants.",
+    )
+    all_day: bool | None = None
+    starts_at: datetime | None = PField(default=None, description=_STARTS_DOC)
+    ends_at: datetime | None = PField(default=None, description=_ENDS_DOC)
+    start_date: date | None = PField(default=None, description=_START_DATE_DOC)
+    end_date: date | None = PField(default=None, description=_END_DATE_DOC)
+
+
+class EventCancel(SQLModel):
+    reason: str = PField(min_length=1, max_length=1000)
+
+
+class EventPublic(SQLModel):
+    id: int
+    kind: EventKind
+    title: str
+    description: str | None
+    host_city_id: int
+    guest_city_ids: list[int]
+    venue: str | None
+    capacity: int | None
+    registration_deadline: datetime | None = PField(description="Local time, with offset.")
+    chaperone_ratio: int
+    status: EventStatus
+    visibility: Visibility
+    timezone: str
+    all_day: bool
+    starts_at: datetime = PField(description="Local time in `timezone`, with its offset.")
+    ends_at: datetime = PField(
+        description="Local time with offset; for all-day events, midnight after the last day."
+    )
+    start_date: date | None = PField(description="All-day events: the first day.")
+    end_date: date | None = PField(description="All-day events: the last day, inclusive.")
+    starts_at_utc: datetime
+    ends_at_utc: datetime
+    sequence: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    cancelled_at: datetime | None
+    cancel_reason: str | None
