@@ -15,6 +15,7 @@ from app.core.errors import install_error_handlers
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.settings import get_settings
 from app.keys.router import router as keys_router
+from app.participants.router import router as participants_router
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -35,6 +36,7 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     app.include_router(cities_router)
     app.include_router(keys_router)
+    app.include_router(participants_router)
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:

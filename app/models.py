@@ -3,5 +3,15 @@
 from app.cities.models import City, Partnership, PartnershipStatusChange
 from app.events.models import Event, EventGuest
 from app.keys.models import ApiKey
+from app.participants.models import Participant, Registration
 
-__all__ = ["ApiKey", "City", "Event", "EventGuest", "Partnership", "PartnershipStatusChange"]
+__all__ = [
+    "ApiKey",
+    "City",
+    "Event",
+    "EventGuest",
+    "Participant",
+    "Partnership",
+    "PartnershipStatusChange",
+    "Registration",
+]
