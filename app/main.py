@@ -14,6 +14,7 @@ from app.core.db import get_engine
 from app.core.errors import install_error_handlers
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.settings import get_settings
+from app.events.router import router as events_router
 from app.keys.router import router as keys_router
 from app.participants.router import router as participants_router
 
@@ -36,6 +37,7 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     app.include_router(cities_router)
     app.include_router(keys_router)
+    app.include_router(events_router)
     app.include_router(participants_router)
 
     @app.get("/health", tags=["health"])

@@ -157,3 +157,61 @@ def assert_problem(response: Any, status: int, *, contains: str | None = None) -
     if contains is not None:
         assert contains.lower() in (body.get("detail") or "").lower(), body
     return dict(body)
+
+
+@pytest.fixture
+def make_event(session: Session) -> Callable[..., Any]:
+    """Plan an event through the service, as the API would.
+
+    ``make_event(host=kostroma, guests=[mary], starts_at="2027-05-20T10:00")``;
+    guests without a partnership with the host are twinned (active) first,
+    unless ``twin_guests=False``. Times are wall-clock in the host's zone unless
+    they carry an offset or ``timezone`` is given.
+    """
+    from app.cities.service import find_partnership
+    from app.events.models import Event, EventCreate
+    from app.events.service import create_event
+
+    def make(
+        host: City,
+        guests: list[City],
+        *,
+        title: str = "Delegation visit",
+        kind: str = "delegation_visit",
+        starts_at: str | None = "2027-05-20T10:00",
+        ends_at: str | None = "2027-05-22T18:00",
+        status: str = "planned",
+        twin_guests: bool = True,
+        **fields: Any,
+    ) -> Event:
+        assert host.id is not None
+        if twin_guests:
+            for guest in guests:
+                assert guest.id is not None
+                if find_partnership(session, host.id, guest.id) is None:
+                    create_partnership(
+                        session,
+                        PartnershipCreate(city_a_id=host.id, city_b_id=guest.id,
+                                          status=PartnershipStatus.active),
+                    )
+        if fields.get("all_day"):
+            starts_at = ends_at = None
+        event = create_event(
+            session,
+            EventCreate.model_validate(
+                {
+                    "kind": kind,
+                    "title": title,
+                    "host_city_id": host.id,
+                    "guest_city_ids": [g.id for g in guests],
+                    "starts_at": starts_at,
+                    "ends_at": ends_at,
+                    "status": status,
+                    **fields,
+                }
+            ),
+        )
+        session.commit()
+        return event
+
+    return make

@@ -1,0 +1,181 @@
+"""HTTP endpoints for exchange events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import PlainValidator
+
+from app.cities.models import TimezoneName
+from app.core.db import SessionDep
+from app.core.pagination import Page, PageDep, paginate
+from app.core.security import CurrentPrincipal, MaybePrincipal
+from app.events import service
+from app.events.models import (
+    Event,
+    EventCancel,
+    EventCreate,
+    EventKind,
+    EventPublic,
+    EventStatus,
+    EventUpdate,
+)
+
+router = APIRouter(prefix="/api/v1/events", tags=["events"])
+
+
+def _window_edge(value: Any) -> date | datetime:
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            "use a date (2027-05-01) or a date and time (2027-05-01T10:00, "
+            "optionally with an offset such as +03:00 or Z)"
+        ) from None
+
+
+WindowEdge = Annotated[
+    date | datetime, PlainValidator(_window_edge, json_schema_input_type=str)
+]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The ETag from your last read of the event.",
+    ),
+]
+
+
+def _with_etag(response: Response, event: Event) -> None:
+    response.headers["ETag"] = service.etag(event)
+    # What a caller sees depends on its key; shared caches must not mix callers.
+    response.headers["Vary"] = "Authorization"
+
+
+def _public(session: SessionDep, event: Event) -> EventPublic:
+    assert event.id is not None
+    return service.to_public(event, service.guest_ids_of(session, [event.id])[event.id])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=EventPublic)
+def create_event(
+    body: EventCreate, session: SessionDep, principal: CurrentPrincipal, response: Response
+) -> object:
+    """Plan an event (admin, or the host city's coordinator).
+
+    Times without an offset are wall-clock times in `timezone` (the host city's
+    by default); a time that falls into a daylight-saving gap, or one that is
+    ambiguous because the clocks go back, is refused with a 422 that says which.
+    """
+    principal.require_city(body.host_city_id)
+    event = service.create_event(session, body)
+    _with_etag(response, event)
+    response.headers["Location"] = f"{router.prefix}/{event.id}"
+    return _public(session, event)
+
+
+@router.get("", response_model=Page[EventPublic])
+def list_events(
+    session: SessionDep,
+    page: PageDep,
+    principal: MaybePrincipal,
+    city_id: Annotated[int | None, Query(description="Host or guest.")] = None,
+    partnership_id: Annotated[
+        int | None, Query(description="Events that both cities of the partnership take part in.")
+    ] = None,
+    kind: Annotated[list[EventKind] | None, Query(description="Repeatable.")] = None,
+    event_status: Annotated[
+        list[EventStatus] | None, Query(alias="status", description="Repeatable.")
+    ] = None,
+    window_from: Annotated[
+        WindowEdge | None,
+        Query(alias="from", description="Events still running at or after this date/time."),
+    ] = None,
+    window_to: Annotated[
+        WindowEdge | None,
+        Query(alias="to", description="Events starting before this time; a date includes "
+              "the whole day."),
+    ] = None,
+    timezone: Annotated[
+        TimezoneName | None,
+        Query(description="Zone for dates and naive times in `from`/`to` "
+              "(default: the zone of `city_id`, else UTC)."),
+    ] = None,
+) -> object:
+    """Events the caller may see, by start time, overlapping the window if given."""
+    filters = service.EventFilters(
+        city_id=city_id,
+        partnership_id=partnership_id,
+        kinds=kind or (),
+        statuses=event_status or (),
+        window_from=window_from,
+        window_to=window_to,
+        timezone=timezone,
+    )
+    items, total = paginate(session, service.event_query(session, filters, principal), page)
+    return Page(
+        items=service.public_page(session, items),
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/{event_id}", response_model=EventPublic)
+def read_event(
+    event_id: int, session: SessionDep, principal: MaybePrincipal, response: Response
+) -> object:
+    """One event, with its `ETag` for a later `PATCH`. Events hidden from the caller are 404."""
+    event = service.get_event(session, event_id, principal)
+    _with_etag(response, event)
+    return _public(session, event)
+
+
+@router.patch("/{event_id}", response_model=EventPublic)
+def update_event(
+    event_id: int,
+    body: EventUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> object:
+    """Change an event (admin, or the host's coordinator). Needs `If-Match`.
+
+    428 without `If-Match`, 412 if the event changed since that ETag was issued.
+    Changes that calendar subscribers see (time, place, title, description,
+    status) increase `sequence`.
+    """
+    event = service.get_event_for_update(session, event_id, principal)
+    principal.require_city(event.host_city_id)
+    service.check_if_match(event, if_match, required=True)
+    event = service.update_event(session, event, body)
+    _with_etag(response, event)
+    return _public(session, event)
+
+
+@router.post("/{event_id}/cancel", response_model=EventPublic)
+def cancel_event(
+    event_id: int,
+    body: EventCancel,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> object:
+    """Cancel an event with a reason, keeping the record (admin, or the host's coordinator).
+
+    Any status but `completed` may be cancelled; cancelling again changes nothing.
+    `If-Match` is optional here and checked when sent.
+    """
+    event = service.get_event_for_update(session, event_id, principal)
+    principal.require_city(event.host_city_id)
+    service.check_if_match(event, if_match, required=False)
+    event = service.cancel_event(session, event, body.reason)
+    _with_etag(response, event)
+    return _public(session, event)
