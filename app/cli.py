@@ -119,6 +119,57 @@ def revoke_api_key(key_id: int) -> None:
     typer.echo(f"revoked key {key_id}")
 
 
+@cli.command("import-twinnings")
+def import_twinnings(
+    cities_csv: Annotated[Path, typer.Argument(help="cities.csv: id,name,lng,lat,country,"
+                                               "countrycd,continent.")],
+    links_csv: Annotated[Path, typer.Argument(help="links.csv: source,target (Wikidata ids).")],
+) -> None:
+    """Import the world's twinning network (Wikidata snapshot); safe to run again."""
+    import time
+
+    from sqlalchemy.exc import IntegrityError
+
+    from app.cities.importer import ImportFileError, rich_progress
+    from app.cities.importer import import_twinnings as run_import
+    from app.core.db import open_session
+
+    started = time.perf_counter()
+    with open_session(write=True) as session:
+        try:
+            with rich_progress() as progress:
+                report = run_import(session, cities_csv, links_csv, progress)
+            session.commit()
+        except ImportFileError as exc:
+            typer.echo(f"twinplan: {exc}", err=True)
+            raise typer.Exit(1) from None
+        except IntegrityError:
+            typer.echo("twinplan: another import or edit added the same cities or "
+                       "twinnings meanwhile; nothing was written, run it again", err=True)
+            raise typer.Exit(1) from None
+    for line in report.lines():
+        typer.echo(line)
+    typer.echo(f"done in {time.perf_counter() - started:.1f}s", err=True)
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Load the demo cities and twinnings (Kostroma, Ashgabat, Coventry...); safe to rerun."""
+    from app.cities.demo import seed_demo as seed
+    from app.core.db import open_session
+    from app.core.errors import AppError
+
+    with open_session(write=True) as session:
+        try:
+            report = seed(session)
+        except AppError as exc:
+            typer.echo(f"twinplan: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+        session.commit()
+    for line in report.lines():
+        typer.echo(line)
+
+
 def main() -> None:
     try:
         cli()
