@@ -23,7 +23,9 @@ from typing import Annotated, Any
 
 from pydantic import Field as PField
 from pydantic import model_validator
-from sqlalchemy import CheckConstraint, DateTime, Index, String
+from sqlalchemy import CheckConstraint, Connection, DateTime, Index, String, inspect, select
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Mapper
 from sqlmodel import Field, SQLModel
 
 from app.cities.models import TimezoneName
@@ -87,8 +89,11 @@ class Event(SQLModel, table=True):
         CheckConstraint("ends_at_utc > starts_at_utc", name="ends_after_start"),
         CheckConstraint("chaperone_ratio >= 1", name="chaperone_ratio_positive"),
         CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
-        # A host's events in time order: the city filter's host side, in order.
-        Index("ix_event_host_city_id_starts_at_utc", "host_city_id", "starts_at_utc"),
+        # A host's events in time order: the city filter's host side. With the end
+        # in the index, the window test needs no row until an event overlaps.
+        Index(
+            "ix_event_host_city_id_starts_at_utc", "host_city_id", "starts_at_utc", "ends_at_utc"
+        ),
         Index("ix_event_starts_at_utc_id", "starts_at_utc", "id"),
     )
 
@@ -139,16 +144,55 @@ class Event(SQLModel, table=True):
 
 
 class EventGuest(SQLModel, table=True):
-    """A guest city of an event. The host is on the event itself, never here."""
+    """A guest city of an event. The host is on the event itself, never here.
+
+    Each row carries a copy of its event's instants so that "events of city X in
+    this window" is one range scan of an index, however many events the city
+    has taken part in over the years. The copies fill themselves on insert and
+    follow the event when it moves (the mapper events below); code that builds
+    rows with ``EventGuest(event_id=..., city_id=...)`` need not know.
+    """
 
     __tablename__ = "event_guest"
     __table_args__ = (
-        # "Events of city X as a guest" without touching the table rows.
-        Index("ix_event_guest_city_id_event_id", "city_id", "event_id"),
+        # Covering: the window test runs on the index alone, rows are read only
+        # for events that really overlap.
+        Index(
+            "ix_event_guest_city_id_starts_at_utc",
+            "city_id", "starts_at_utc", "ends_at_utc", "event_id",
+        ),
     )
 
     event_id: int = Field(foreign_key="event.id", primary_key=True, ondelete="CASCADE")
     city_id: int = Field(foreign_key="city.id", primary_key=True, ondelete="RESTRICT")
+    starts_at_utc: datetime | None = _utc(default=None, nullable=False)
+    ends_at_utc: datetime | None = _utc(default=None, nullable=False)
+
+
+@sa_event.listens_for(EventGuest, "before_insert")
+def _copy_event_times(_mapper: Mapper[Any], connection: Connection, guest: EventGuest) -> None:
+    if guest.starts_at_utc is not None and guest.ends_at_utc is not None:
+        return
+    table = Event.__table__  # type: ignore[attr-defined]
+    row = connection.execute(
+        select(table.c.starts_at_utc, table.c.ends_at_utc).where(table.c.id == guest.event_id)
+    ).one_or_none()
+    if row is not None:
+        guest.starts_at_utc, guest.ends_at_utc = row
+
+
+@sa_event.listens_for(Event, "after_update")
+def _move_guest_times(_mapper: Mapper[Any], connection: Connection, event: Event) -> None:
+    state = inspect(event)
+    if not (state.attrs.starts_at_utc.history.has_changes()
+            or state.attrs.ends_at_utc.history.has_changes()):
+        return
+    table = EventGuest.__table__  # type: ignore[attr-defined]
+    connection.execute(
+        table.update()
+        .where(table.c.event_id == event.id)
+        .values(starts_at_utc=event.starts_at_utc, ends_at_utc=event.ends_at_utc)
+    )
 
 
 # API shapes -----------------------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, or_, union_all
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -191,10 +191,46 @@ def can_see(event: Event, guest_ids: Sequence[int], principal: Principal | None)
     return event.visibility == Visibility.partners and principal.city_id in guest_ids
 
 
-def _involves(city_id: int) -> ColumnElement[bool]:
-    """The city hosts the event or is one of its guests."""
-    as_guest = select(EventGuest.event_id).where(EventGuest.city_id == city_id)
-    return or_(col(Event.host_city_id) == city_id, col(Event.id).in_(as_guest))
+def _in_window(
+    query: SelectOfScalar[Any], table: Any, lo: datetime | None, hi: datetime | None
+) -> SelectOfScalar[Any]:
+    """Rows of ``table`` (events, or guest rows with their copied times) overlapping
+    [lo, hi).
+
+    Overlap is `starts < hi and ends > lo`. No event lasts longer than
+    MAX_EVENT_DURATION, so `starts >= lo - MAX` holds too: a redundant bound that
+    makes the scan of a (city, starts) index a bounded range instead of all of
+    the city's history.
+    """
+    if hi is not None:
+        query = query.where(col(table.starts_at_utc) < hi)
+    if lo is not None:
+        query = query.where(
+            col(table.ends_at_utc) > lo, col(table.starts_at_utc) >= lo - MAX_EVENT_DURATION
+        )
+    return query
+
+
+def _as_guest(
+    city_id: int, lo: datetime | None = None, hi: datetime | None = None
+) -> SelectOfScalar[int]:
+    """Ids of the events the city is a guest of, within the window if given."""
+    query = select(EventGuest.event_id).where(EventGuest.city_id == city_id)
+    return _in_window(query, EventGuest, lo, hi)
+
+
+def _involves(
+    city_id: int, lo: datetime | None = None, hi: datetime | None = None
+) -> ColumnElement[bool]:
+    """The city hosts the event or is one of its guests.
+
+    Written as one id set from two index range scans, (host, starts) on events
+    and (city, starts) on guests, rather than `host = X OR id IN (guests)`:
+    PostgreSQL cannot drive an OR with a subquery from an index and would scan
+    every event in the window instead.
+    """
+    hosted = _in_window(select(Event.id).where(Event.host_city_id == city_id), Event, lo, hi)
+    return col(Event.id).in_(union_all(hosted, _as_guest(city_id, lo, hi)))
 
 
 def visible_to(principal: Principal | None) -> ColumnElement[bool] | None:
@@ -203,11 +239,18 @@ def visible_to(principal: Principal | None) -> ColumnElement[bool] | None:
     if principal is None or principal.city_id is None:
         return None if principal is not None and principal.is_admin else public
     city = principal.city_id
-    as_guest = select(EventGuest.event_id).where(EventGuest.city_id == city)
+    # Correlated EXISTS, one primary-key probe per candidate row. (`id IN (all
+    # events the city was ever a guest of)` grows with history and, inside
+    # this OR, steers PostgreSQL into scanning the whole window.)
+    is_guest = (
+        select(EventGuest.event_id)
+        .where(col(EventGuest.event_id) == col(Event.id), EventGuest.city_id == city)
+        .exists()
+    )
     return or_(
         public,
         col(Event.host_city_id) == city,
-        and_(col(Event.visibility) == Visibility.partners, col(Event.id).in_(as_guest)),
+        and_(col(Event.visibility) == Visibility.partners, is_guest),
     )
 
 
@@ -280,12 +323,13 @@ def event_query(
     session: Session, filters: EventFilters, principal: Principal | None
 ) -> SelectOfScalar[Event]:
     """Events this caller may see that match the filters, by start then id."""
-    query = select(Event)
+    lo, hi = window_bounds(session, filters)
+    query = _in_window(select(Event), Event, lo, hi)
     visible = visible_to(principal)
     if visible is not None:
         query = query.where(visible)
     if filters.city_id is not None:
-        query = query.where(_involves(filters.city_id))
+        query = query.where(_involves(filters.city_id, lo, hi))
     if filters.partnership_id is not None:
         try:
             partnership = get_partnership(session, filters.partnership_id)
@@ -294,23 +338,12 @@ def event_query(
                 f"partnership {filters.partnership_id} does not exist"
             ) from None
         query = query.where(
-            _involves(partnership.city_a_id), _involves(partnership.city_b_id)
+            _involves(partnership.city_a_id, lo, hi), _involves(partnership.city_b_id, lo, hi)
         )
     if filters.kinds:
         query = query.where(col(Event.kind).in_(list(filters.kinds)))
     if filters.statuses:
         query = query.where(col(Event.status).in_(list(filters.statuses)))
-    lo, hi = window_bounds(session, filters)
-    if hi is not None:
-        query = query.where(col(Event.starts_at_utc) < hi)
-    if lo is not None:
-        # Overlap is `ends > from`. No event lasts longer than MAX_EVENT_DURATION,
-        # so `starts >= from - MAX` also holds: a redundant bound that turns the
-        # scan of the start index into a bounded range instead of all history.
-        query = query.where(
-            col(Event.ends_at_utc) > lo,
-            col(Event.starts_at_utc) >= lo - MAX_EVENT_DURATION,
-        )
     return query.order_by(col(Event.starts_at_utc), col(Event.id))
 
 

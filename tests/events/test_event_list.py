@@ -169,3 +169,30 @@ def test_filters_combine_with_visibility(client, make_event, make_key, kassel, m
         public.id, partners.id, private.id]
     r = client.get("/api/v1/events", params={"city_id": kassel.id}, headers=mary_key).json()
     assert r["total"] == 2
+
+
+def test_guest_side_of_the_window_follows_a_rescheduled_event(
+    client, make_event, kassel_key, kassel, mary
+):
+    event = make_event(kassel, [mary])  # 20-22 May 2027
+    may = {"city_id": mary.id, "from": "2027-05-21", "to": "2027-05-21"}
+    june = {"city_id": mary.id, "from": "2027-06-10", "to": "2027-06-10"}
+    assert (ids(client, **may), ids(client, **june)) == ([event.id], [])
+    r = client.patch(f"/api/v1/events/{event.id}",
+                     json={"starts_at": "2027-06-09T10:00", "ends_at": "2027-06-11T12:00"},
+                     headers={**kassel_key, "If-Match": f'"{event.id}-1"'})
+    assert r.status_code == 200, r.text
+    assert (ids(client, **may), ids(client, **june)) == ([], [event.id])
+
+
+def test_guest_rows_added_directly_copy_their_event_times(session, client, make_event, kassel,
+                                                          mary, oryol):
+    from app.events.models import EventGuest
+
+    event = make_event(kassel, [mary])
+    session.add(EventGuest(event_id=event.id, city_id=oryol.id))
+    session.commit()
+    row = session.get(EventGuest, (event.id, oryol.id))
+    assert (row.starts_at_utc, row.ends_at_utc) == (event.starts_at_utc, event.ends_at_utc)
+    assert ids(client, city_id=oryol.id, **{"from": "2027-05-21", "to": "2027-05-21"}) == [
+        event.id]
