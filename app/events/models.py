@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+from pydantic import AfterValidator, model_validator
 from pydantic import Field as PField
-from pydantic import model_validator
 from sqlalchemy import CheckConstraint, Connection, DateTime, Index, String, inspect, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapper
@@ -197,10 +197,29 @@ def _move_guest_times(_mapper: Mapper[Any], connection: Connection, event: Event
 
 # API shapes -----------------------------------------------------------------
 
+# Plans are for this era; outside it, arithmetic near datetime's limits (year 1,
+# year 9999) would overflow instead of answering.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+_D = TypeVar("_D", date, datetime)
+
+
+def check_year(value: _D) -> _D:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"give a date between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+PlanDatetime = Annotated[datetime, AfterValidator(check_year)]
+PlanDate = Annotated[date, AfterValidator(check_year)]
+
+# Row ids as the database stores them (32-bit); a larger number is a 422, not a
+# driver error.
+MAX_ID = 2_147_483_647
+RowId = Annotated[int, PField(ge=1, le=MAX_ID)]
 Title = Annotated[str, PField(min_length=1, max_length=200)]
 Description = Annotated[str, PField(max_length=10_000)]
 Venue = Annotated[str, PField(max_length=300)]
-GuestIds = Annotated[list[int], PField(min_length=1, max_length=100)]
+GuestIds = Annotated[list[RowId], PField(min_length=1, max_length=100)]
 
 _STARTS_DOC = (
     "Wall-clock start in the event's timezone (`2027-05-20T10:00`), or with an offset "
@@ -217,14 +236,14 @@ class EventCreate(SQLModel):
     kind: EventKind
     title: Title
     description: Description | None = None
-    host_city_id: int
+    host_city_id: RowId
     guest_city_ids: GuestIds = PField(
         description="Guest cities; each needs a partnership with the host that is "
         "neither ended nor suspended."
     )
     venue: Venue | None = None
     capacity: int | None = PField(default=None, ge=0, le=1_000_000)
-    registration_deadline: datetime | None = PField(default=None, description=_DEADLINE_DOC)
+    registration_deadline: PlanDatetime | None = PField(default=None, description=_DEADLINE_DOC)
     chaperone_ratio: int = PField(
         default=DEFAULT_CHAPERONE_RATIO,
         ge=1,
@@ -237,10 +256,10 @@ class EventCreate(SQLModel):
     visibility: Visibility = Visibility.public
     timezone: TimezoneName | None = PField(default=None, description=_TZ_DOC)
     all_day: bool = False
-    starts_at: datetime | None = PField(default=None, description=_STARTS_DOC)
-    ends_at: datetime | None = PField(default=None, description=_ENDS_DOC)
-    start_date: date | None = PField(default=None, description=_START_DATE_DOC)
-    end_date: date | None = PField(default=None, description=_END_DATE_DOC)
+    starts_at: PlanDatetime | None = PField(default=None, description=_STARTS_DOC)
+    ends_at: PlanDatetime | None = PField(default=None, description=_ENDS_DOC)
+    start_date: PlanDate | None = PField(default=None, description=_START_DATE_DOC)
+    end_date: PlanDate | None = PField(default=None, description=_END_DATE_DOC)
 
     @model_validator(mode="after")
     def _schedule_shape(self) -> EventCreate:
@@ -272,7 +291,7 @@ class EventUpdate(SQLModel):
     guest_city_ids: GuestIds | None = None
     venue: Venue | None = None
     capacity: int | None = PField(default=None, ge=0, le=1_000_000)
-    registration_deadline: datetime | None = PField(default=None, description=_DEADLINE_DOC)
+    registration_deadline: PlanDatetime | None = PField(default=None, description=_DEADLINE_DOC)
     chaperone_ratio: int | None = PField(default=None, ge=1, le=100)
     status: EventStatus | None = PField(
         default=None, description="Forward only: draft → planned → confirmed → completed."
@@ -283,10 +302,10 @@ class EventUpdate(SQLModel):
         description="A new zone keeps the wall-clock times and moves the instants.",
     )
     all_day: bool | None = None
-    starts_at: datetime | None = PField(default=None, description=_STARTS_DOC)
-    ends_at: datetime | None = PField(default=None, description=_ENDS_DOC)
-    start_date: date | None = PField(default=None, description=_START_DATE_DOC)
-    end_date: date | None = PField(default=None, description=_END_DATE_DOC)
+    starts_at: PlanDatetime | None = PField(default=None, description=_STARTS_DOC)
+    ends_at: PlanDatetime | None = PField(default=None, description=_ENDS_DOC)
+    start_date: PlanDate | None = PField(default=None, description=_START_DATE_DOC)
+    end_date: PlanDate | None = PField(default=None, description=_END_DATE_DOC)
 
 
 class EventCancel(SQLModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import PlainValidator
 
 from app.cities.models import TimezoneName
@@ -14,6 +14,7 @@ from app.core.pagination import Page, PageDep, paginate
 from app.core.security import CurrentPrincipal, MaybePrincipal
 from app.events import service
 from app.events.models import (
+    MAX_ID,
     Event,
     EventCancel,
     EventCreate,
@@ -21,6 +22,7 @@ from app.events.models import (
     EventPublic,
     EventStatus,
     EventUpdate,
+    check_year,
 )
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
@@ -28,20 +30,22 @@ router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
 def _window_edge(value: Any) -> date | datetime:
     if isinstance(value, date):
-        return value
+        return check_year(value)
     text = str(value).strip()
     try:
-        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+        parsed = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
             "use a date (2027-05-01) or a date and time (2027-05-01T10:00, "
             "optionally with an offset such as +03:00 or Z)"
         ) from None
+    return check_year(parsed)
 
 
 WindowEdge = Annotated[
     date | datetime, PlainValidator(_window_edge, json_schema_input_type=str)
 ]
+EventId = Annotated[int, Path(ge=1, le=MAX_ID)]
 IfMatch = Annotated[
     str | None,
     Header(
@@ -84,9 +88,11 @@ def list_events(
     session: SessionDep,
     page: PageDep,
     principal: MaybePrincipal,
-    city_id: Annotated[int | None, Query(description="Host or guest.")] = None,
+    city_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Host or guest.")] = None,
     partnership_id: Annotated[
-        int | None, Query(description="Events that both cities of the partnership take part in.")
+        int | None,
+        Query(ge=1, le=MAX_ID,
+              description="Events that both cities of the partnership take part in."),
     ] = None,
     kind: Annotated[list[EventKind] | None, Query(description="Repeatable.")] = None,
     event_status: Annotated[
@@ -128,7 +134,7 @@ def list_events(
 
 @router.get("/{event_id}", response_model=EventPublic)
 def read_event(
-    event_id: int, session: SessionDep, principal: MaybePrincipal, response: Response
+    event_id: EventId, session: SessionDep, principal: MaybePrincipal, response: Response
 ) -> object:
     """One event, with its `ETag` for a later `PATCH`. Events hidden from the caller are 404."""
     event = service.get_event(session, event_id, principal)
@@ -138,7 +144,7 @@ def read_event(
 
 @router.patch("/{event_id}", response_model=EventPublic)
 def update_event(
-    event_id: int,
+    event_id: EventId,
     body: EventUpdate,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -161,7 +167,7 @@ def update_event(
 
 @router.post("/{event_id}/cancel", response_model=EventPublic)
 def cancel_event(
-    event_id: int,
+    event_id: EventId,
     body: EventCancel,
     session: SessionDep,
     principal: CurrentPrincipal,

@@ -235,9 +235,11 @@ def _involves(
 
 def visible_to(principal: Principal | None) -> ColumnElement[bool] | None:
     """The SQL form of ``can_see``; None means no restriction (admin)."""
+    if principal is not None and principal.is_admin:
+        return None
     public = col(Event.visibility) == Visibility.public
     if principal is None or principal.city_id is None:
-        return None if principal is not None and principal.is_admin else public
+        return public
     city = principal.city_id
     # Correlated EXISTS, one primary-key probe per candidate row. (`id IN (all
     # events the city was ever a guest of)` grows with history and, inside
@@ -254,19 +256,24 @@ def visible_to(principal: Principal | None) -> ColumnElement[bool] | None:
     )
 
 
-def get_event(session: Session, event_id: int, principal: Principal | None) -> Event:
-    """The event if this caller may see it. A hidden event is 404, like a missing one."""
-    event = session.get(Event, event_id)
+def _visible_or_404(
+    session: Session, event: Event | None, event_id: int, principal: Principal | None
+) -> Event:
     if event is None or not can_see(event, guest_ids_of(session, [event_id])[event_id],
                                      principal):
         raise NotFound(f"event {event_id} does not exist")
     return event
 
 
+def get_event(session: Session, event_id: int, principal: Principal | None) -> Event:
+    """The event if this caller may see it. A hidden event is 404, like a missing one."""
+    return _visible_or_404(session, session.get(Event, event_id), event_id, principal)
+
+
 def get_event_for_update(session: Session, event_id: int, principal: Principal | None) -> Event:
     """``get_event`` with the row locked until the transaction ends.
 
-    The lock makes If-Match checks and the version bump one step: two PATCHes
+    The lock makes the If-Match check and the version bump one step: two PATCHes
     carrying the same ETag queue here, and the second sees the first's version.
     (SQLite has no row locks; there, write transactions begin IMMEDIATE and
     queue on the database lock instead.)
@@ -277,10 +284,7 @@ def get_event_for_update(session: Session, event_id: int, principal: Principal |
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
-    if event is None or not can_see(event, guest_ids_of(session, [event_id])[event_id],
-                                     principal):
-        raise NotFound(f"event {event_id} does not exist")
-    return event
+    return _visible_or_404(session, event, event_id, principal)
 
 
 @dataclass(frozen=True)

@@ -458,3 +458,37 @@ def test_final_events_cannot_be_edited(client, make_event, kassel_key, kassel, m
         r = patch(client, kassel_key, event.id, {"status": "completed"}, f'"{event.id}-1"')
     assert_problem(patch(client, kassel_key, event.id, {"title": "Later"}, r.headers["ETag"]),
                    409, contains=final)
+
+
+# Never a 500 -----------------------------------------------------------------------------
+
+
+BIG = 2**40
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "params"),
+    [
+        ("get", f"/api/v1/events/{BIG}", None),
+        ("get", "/api/v1/events", {"city_id": BIG}),
+        ("get", "/api/v1/events", {"partnership_id": BIG}),
+        ("get", "/api/v1/events", {"to": "9999-12-31"}),
+        ("get", "/api/v1/events", {"from": "0001-01-01T00:00"}),
+    ],
+)
+def test_out_of_range_reads_are_422(client, method, url, params):
+    assert_problem(getattr(client, method)(url, params=params), 422)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"guest_city_ids": [BIG]},
+        {"starts_at": "0001-01-01T00:00", "ends_at": "0001-01-02T00:00"},
+        {"starts_at": "9999-12-31T10:00-12:00", "ends_at": "9999-12-31T23:00-12:00"},
+        {"starts_at": None, "ends_at": None, "all_day": True, "start_date": "9999-12-31"},
+        {"registration_deadline": "0001-01-01T00:00+14:00"},
+    ],
+)
+def test_out_of_range_writes_are_422(client, kassel_key, kassel, mary, fields):
+    assert_problem(create(client, kassel_key, event_body(kassel, [mary], **fields)), 422)
