@@ -20,13 +20,13 @@ from app.cities.models import (
     PartnershipUpdate,
     StatusChangePublic,
 )
-from app.core.db import SessionDep
+from app.core.db import SessionDep, TransactionalRoute
 from app.core.errors import Forbidden
 from app.core.pagination import Page, PageDep, paginate
 from app.core.security import CurrentPrincipal
 from app.keys.models import Role
 
-router = APIRouter(prefix="/api/v1", tags=["cities"])
+router = APIRouter(prefix="/api/v1", tags=["cities"], route_class=TransactionalRoute)
 
 
 @router.post("/cities", status_code=status.HTTP_201_CREATED, response_model=CityPublic)
@@ -119,9 +119,7 @@ def _authorise_partnership_write(principal: CurrentPrincipal, city_a: int, city_
     principal.require_any_city([city_a, city_b])
 
 
-@router.post(
-    "/partnerships", status_code=status.HTTP_201_CREATED, response_model=PartnershipPublic
-)
+@router.post("/partnerships", status_code=status.HTTP_201_CREATED, response_model=PartnershipPublic)
 def create_partnership(
     body: PartnershipCreate, session: SessionDep, principal: CurrentPrincipal
 ) -> object:
@@ -138,9 +136,7 @@ def list_partnerships(
     status: PartnershipStatus | None = None,
 ) -> object:
     items, total = paginate(session, service.partnership_query(city_id, status), page)
-    return Page(
-        items=_public(session, items), total=total, limit=page.limit, offset=page.offset
-    )
+    return Page(items=_public(session, items), total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/partnerships/{partnership_id}", response_model=PartnershipPublic)

@@ -6,13 +6,21 @@ returns and rolls back when it raises. Services ``flush()``; they never commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import contextlib
+import functools
+import inspect
+import weakref
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.types import TypeDecorator
@@ -89,7 +97,13 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    settings = get_settings()
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
 
 
 @lru_cache
@@ -101,22 +115,83 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def open_session(*, write: bool = False, engine: Engine | None = None) -> Session:
-    """A session; ``write=True`` takes SQLite's write lock when the transaction begins."""
+    """A session; ``write=True`` makes its SQLite transactions take the write lock first."""
     engine = engine or get_engine()
-    session = Session(engine, expire_on_commit=False)
     if write and engine.dialect.name == "sqlite":
-        session.connection(execution_options={"sqlite_write": True})
-    return session
+        engine = engine.execution_options(sqlite_write=True)
+    return Session(engine, expire_on_commit=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with open_session(write=request.method in WRITE_METHODS) as session:
+# One writer at a time per process on SQLite, queued in the event loop. Waiting
+# for SQLite's lock inside worker threads would let 40 waiters take every
+# thread while the writer that holds the lock waits for one to finish.
+_sqlite_write_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _sqlite_write_gate() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    gate = _sqlite_write_gates.get(loop)
+    if gate is None:
+        gate = _sqlite_write_gates[loop] = asyncio.Lock()
+    return gate
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session: committed when the endpoint returns, rolled back if it raises."""
+    write = request.method in WRITE_METHODS
+    sqlite = get_engine().dialect.name == "sqlite"
+    gate: contextlib.AbstractAsyncContextManager[Any] = (
+        _sqlite_write_gate() if write and sqlite else contextlib.nullcontext()
+    )
+    # Ending the transaction must not wait for a free worker thread (see above).
+    own_thread = anyio.CapacityLimiter(1)
+    async with gate:
+        session = await anyio.to_thread.run_sync(
+            functools.partial(open_session, write=write), limiter=own_thread
+        )
         try:
             yield session
-            session.commit()
+            await anyio.to_thread.run_sync(session.commit, limiter=own_thread)
         except BaseException:
-            session.rollback()
+            await anyio.to_thread.run_sync(session.rollback, limiter=own_thread)
             raise
+        finally:
+            await anyio.to_thread.run_sync(session.close, limiter=own_thread)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _ending_transaction_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        sessions = [v for v in kwargs.values() if isinstance(v, Session)]
+        try:
+            result = endpoint(*args, **kwargs)
+            for session in sessions:
+                session.commit()
+        except BaseException:
+            for session in sessions:
+                session.rollback()
+            raise
+        return result
+
+    return run
+
+
+class TransactionalRoute(APIRoute):
+    """Ends a sync endpoint's transaction in the endpoint's own worker thread.
+
+    FastAPI validates a sync endpoint's response in *another* pool thread. If
+    the transaction, and the row locks it took, outlived the endpoint, the
+    requests queued on those locks could occupy every pool thread, and the
+    lock holder would wait forever for one to validate its response. The
+    session dependency still commits (a no-op by then) and closes.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _ending_transaction_in_thread(endpoint)
+        super().__init__(path, endpoint, **kwargs)

@@ -58,6 +58,10 @@ def optional_principal(
     if credentials.scheme.lower() != "bearer":
         raise Unauthorized("use `Authorization: Bearer <api key>`")
     key = find_active_key(session, credentials.credentials)
+    # End this read now: FastAPI runs the endpoint in another worker thread, and a
+    # request must not hold a pooled connection while it waits for one, or 40
+    # waiting requests can starve the few that hold connections.
+    session.commit()
     if key is None or key.id is None:
         raise Unauthorized("the API key is unknown or has been revoked")
     return Principal(key_id=key.id, role=Role(key.role), city_id=key.city_id)

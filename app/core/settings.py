@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     public_base_url: Annotated[str, AfterValidator(_check_base_url)] = "http://127.0.0.1:8000"
     log_level: Annotated[str, AfterValidator(_check_log_level)] = "INFO"
     max_page_size: int = Field(default=200, ge=1, le=10_000)
+    # Per worker process. Keep workers * (pool + overflow) below PostgreSQL's
+    # max_connections (100 by default); extra requests wait for a connection.
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_max_overflow: int = Field(default=10, ge=0, le=100)
 
     @property
     def is_sqlite(self) -> bool:

@@ -6,7 +6,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import EmailStr, Field as PField
+from pydantic import EmailStr
+from pydantic import Field as PField
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from sqlmodel import Session
 
-from app.core.db import SessionDep
+from app.core.db import SessionDep, TransactionalRoute
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageDep, paginate
 from app.core.security import CurrentPrincipal, Principal
@@ -33,7 +33,7 @@ from app.participants.models import (
     RegistrationStatus,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["participants"])
+router = APIRouter(prefix="/api/v1", tags=["participants"], route_class=TransactionalRoute)
 
 
 def _public(session: Session, registrations: list[Registration]) -> list[RegistrationPublic]:
@@ -59,8 +59,7 @@ def _event_for(session: Session, event_id: int, principal: Principal) -> Event:
     return event
 
 
-@router.post("/participants", status_code=status.HTTP_201_CREATED,
-             response_model=ParticipantPublic)
+@router.post("/participants", status_code=status.HTTP_201_CREATED, response_model=ParticipantPublic)
 def create_participant(
     body: ParticipantCreate, session: SessionDep, principal: CurrentPrincipal
 ) -> object:
@@ -81,14 +80,17 @@ def list_participants(
 
 
 @router.get("/participants/{participant_id}", response_model=ParticipantPublic)
-def read_participant(participant_id: int, session: SessionDep, principal: CurrentPrincipal
-                     ) -> object:
+def read_participant(
+    participant_id: int, session: SessionDep, principal: CurrentPrincipal
+) -> object:
     return service.get_participant(session, participant_id, principal)
 
 
 @router.patch("/participants/{participant_id}", response_model=ParticipantPublic)
 def update_participant(
-    participant_id: int, body: ParticipantUpdate, session: SessionDep,
+    participant_id: int,
+    body: ParticipantUpdate,
+    session: SessionDep,
     principal: CurrentPrincipal,
 ) -> object:
     participant = service.get_participant(session, participant_id, principal)
@@ -117,8 +119,11 @@ def erase_participant(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/events/{event_id}/registrations", status_code=status.HTTP_201_CREATED,
-             response_model=RegistrationPublic)
+@router.post(
+    "/events/{event_id}/registrations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RegistrationPublic,
+)
 def register(
     event_id: int, body: RegistrationCreate, session: SessionDep, principal: CurrentPrincipal
 ) -> object:
@@ -134,8 +139,7 @@ def list_registrations(
     """The event's registrations in arrival order (guest cities see their own people)."""
     event = _event_for(session, event_id, principal)
     items, total = paginate(session, service.registration_query(event, principal), page)
-    return Page(items=_public(session, items), total=total, limit=page.limit,
-                offset=page.offset)
+    return Page(items=_public(session, items), total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/events/{event_id}/readiness", response_model=Readiness)
@@ -145,14 +149,17 @@ def readiness(event_id: int, session: SessionDep, principal: CurrentPrincipal) -
 
 
 @router.get("/registrations/{registration_id}", response_model=RegistrationPublic)
-def read_registration(registration_id: int, session: SessionDep, principal: CurrentPrincipal
-                      ) -> object:
+def read_registration(
+    registration_id: int, session: SessionDep, principal: CurrentPrincipal
+) -> object:
     return _public(session, [service.get_registration(session, registration_id, principal)])[0]
 
 
 @router.post("/registrations/{registration_id}/consent", response_model=RegistrationPublic)
 def consent(
-    registration_id: int, session: SessionDep, principal: CurrentPrincipal,
+    registration_id: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
     body: ConsentCreate | None = None,
 ) -> object:
     """Record the guardian's consent; the minor's place is confirmed."""
@@ -163,14 +170,18 @@ def consent(
 
 @router.post("/registrations/{registration_id}/cancel", response_model=RegistrationPublic)
 def cancel(
-    registration_id: int, session: SessionDep, principal: CurrentPrincipal,
+    registration_id: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
     body: CancelRegistration | None = None,
 ) -> object:
     """Cancel; a freed place goes to the first on the waitlist at once."""
     registration = service.get_registration(session, registration_id, principal)
     reason = body.reason if body else None
-    return _public(session, [service.cancel_registration(session, registration, reason=reason,
-                                                         principal=principal)])[0]
+    return _public(
+        session,
+        [service.cancel_registration(session, registration, reason=reason, principal=principal)],
+    )[0]
 
 
 @router.post("/registrations/{registration_id}/check-in", response_model=RegistrationPublic)

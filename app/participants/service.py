@@ -188,9 +188,7 @@ def registrations_of(session: Session, participant_id: int) -> list[Registration
 
 def _lock(session: Session, model: Any, row_id: int) -> Any:
     """Load a row with a write lock (PostgreSQL); SQLite's write lock is already held."""
-    return session.exec(
-        select(model).where(model.id == row_id).with_for_update()
-    ).first()
+    return session.exec(select(model).where(model.id == row_id).with_for_update()).first()
 
 
 def _held_places(session: Session, event_id: int) -> int:
@@ -206,9 +204,7 @@ def _check_open(event: Event) -> None:
         raise Conflict(f"event {event.id} is {event.status} and takes no registrations")
     deadline = event.registration_deadline
     if deadline is not None and clock.now() > deadline:
-        raise Conflict(
-            f"registrations for event {event.id} closed at {deadline.isoformat()}"
-        )
+        raise Conflict(f"registrations for event {event.id} closed at {deadline.isoformat()}")
 
 
 def _check_no_clash(session: Session, participant: Participant, event: Event) -> None:
@@ -290,9 +286,7 @@ def register(
             f"participant {data.participant_id} does not exist", field="participant_id"
         )
     if not _may_register(session, principal, participant, event):
-        raise Forbidden(
-            "a city registers its own participants for events it hosts or joins"
-        )
+        raise Forbidden("a city registers its own participants for events it hosts or joins")
     if participant.erased_at is not None:
         raise Conflict(f"participant {participant.id} was erased")
     _check_open(event)

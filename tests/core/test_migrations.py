@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, inspect
 
 from app.core import migrations
-from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
+from tests.servers import scratch_database
 
 
 @pytest.fixture
 def scratch_url(tmp_path) -> Iterator[str]:
     """An empty database of the same kind as the suite's."""
-    if not IS_POSTGRES:
-        yield f"sqlite:///{tmp_path}/migrations.db"
-        return
-    name = f"twinplan_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(tmp_path, migrate=False) as url:
+        yield url
 
 
 def _tables(url: str) -> set[str]:

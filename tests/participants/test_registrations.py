@@ -1,0 +1,217 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from app.core.clock import frozen_at
+from tests.conftest import assert_problem
+
+
+def reg(client, key, event, person, role="delegate"):
+    return client.post(
+        f"/api/v1/events/{event.id}/registrations",
+        json={"participant_id": person.id, "role": role},
+        headers=key,
+    )
+
+
+def test_adult_is_confirmed(client, guest_key, event_factory, person_factory):
+    r = reg(client, guest_key, event_factory(), person_factory())
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "confirmed" and not r.json()["is_minor"]
+
+
+def test_capacity_then_waitlist_in_order_and_promotion(
+    client, guest_key, event_factory, person_factory
+):
+    event = event_factory(capacity=2)
+    ids = [reg(client, guest_key, event, person_factory()).json() for _ in range(4)]
+    assert [r["status"] for r in ids] == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
+    assert [r["waitlist_position"] for r in ids] == [None, None, 1, 2]
+    r = client.post(
+        f"/api/v1/registrations/{ids[0]['id']}/cancel", json={"reason": "ill"}, headers=guest_key
+    )
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    promoted = client.get(f"/api/v1/registrations/{ids[2]['id']}", headers=guest_key).json()
+    assert promoted["status"] == "confirmed"
+    still = client.get(f"/api/v1/registrations/{ids[3]['id']}", headers=guest_key).json()
+    assert still["status"] == "waitlisted" and still["waitlist_position"] == 1
+
+
+def test_cancelling_a_waitlisted_place_promotes_nobody(
+    client, guest_key, event_factory, person_factory
+):
+    event = event_factory(capacity=1)
+    regs = [reg(client, guest_key, event, person_factory()).json() for _ in range(3)]
+    client.post(f"/api/v1/registrations/{regs[1]['id']}/cancel", headers=guest_key)
+    last = client.get(f"/api/v1/registrations/{regs[2]['id']}", headers=guest_key).json()
+    assert last["status"] == "waitlisted" and last["waitlist_position"] == 1
+
+
+def test_minor_pending_until_consent_and_counts_against_capacity(
+    client, guest_key, event_factory, person_factory
+):
+    event = event_factory(capacity=1)
+    kid = person_factory(age=15, guardian_name="Ann Parent", guardian_email="ann@example.org")
+    r = reg(client, guest_key, event, kid, role="student").json()
+    assert r["status"] == "pending_consent" and r["is_minor"]
+    assert reg(client, guest_key, event, person_factory()).json()["status"] == "waitlisted"
+    c = client.post(f"/api/v1/registrations/{r['id']}/consent", headers=guest_key)
+    assert c.status_code == 200, c.text
+    assert c.json()["status"] == "confirmed" and c.json()["consent_by"] == "Ann Parent"
+    assert_problem(
+        client.post(f"/api/v1/registrations/{r['id']}/consent", headers=guest_key),
+        409,
+        contains="not pending_consent",
+    )
+
+
+def test_age_is_judged_on_the_first_day_in_the_event_timezone(
+    client, guest_key, event_factory, person_factory
+):
+    # 18th birthday on the first day: an adult; the day before: a minor.
+    event = event_factory(start=datetime(2027, 6, 1, 0, 30))
+    turning = person_factory(age=None, birth_date=date(2009, 6, 1))
+    assert reg(client, guest_key, event, turning).json()["is_minor"] is False
+    other = event_factory(start=datetime(2027, 8, 1, 9, 0))
+    tomorrow = person_factory(age=None, birth_date=date(2009, 8, 2))
+    assert reg(client, guest_key, other, tomorrow).json()["is_minor"] is True
+
+
+def test_school_exchange_needs_chaperones(client, guest_key, event_factory, person_factory):
+    event = event_factory(kind="school_exchange", chaperone_ratio=2)
+    kids = [
+        reg(client, guest_key, event, person_factory(age=14), "student").json() for _ in range(3)
+    ]
+    problem = assert_problem(
+        client.post(f"/api/v1/registrations/{kids[0]['id']}/consent", headers=guest_key),
+        409,
+        contains="1 more adult chaperone",
+    )
+    assert problem["chaperones_missing"] == 1
+    assert reg(client, guest_key, event, person_factory(age=40), "chaperone").status_code == 201
+    for k in kids[:2]:
+        assert (
+            client.post(f"/api/v1/registrations/{k['id']}/consent", headers=guest_key).status_code
+            == 200
+        )
+    assert_problem(
+        client.post(f"/api/v1/registrations/{kids[2]['id']}/consent", headers=guest_key),
+        409,
+        contains="1 more adult chaperone",
+    )
+
+
+def test_minor_cannot_be_a_chaperone(client, guest_key, event_factory, person_factory):
+    event = event_factory(kind="youth_exchange")
+    assert_problem(
+        reg(client, guest_key, event, person_factory(age=16), "chaperone"), 422, contains="adult"
+    )
+
+
+def test_school_exchange_needs_birth_dates(client, guest_key, event_factory, person_factory):
+    event = event_factory(kind="school_exchange")
+    assert_problem(
+        reg(client, guest_key, event, person_factory(age=None), "student"),
+        422,
+        contains="birth date",
+    )
+
+
+def test_no_double_booking(client, guest_key, event_factory, person_factory):
+    first = event_factory(title="Sports week", start=datetime(2027, 6, 1, 9))
+    clash = event_factory(title="Seminar", start=datetime(2027, 6, 3, 9))
+    later = event_factory(title="Later", start=datetime(2027, 6, 4, 9, 0), days=1)
+    person = person_factory()
+    assert reg(client, guest_key, first, person).status_code == 201
+    assert_problem(reg(client, guest_key, first, person), 409, contains="already registered")
+    assert_problem(reg(client, guest_key, clash, person), 409, contains="'Sports week'")
+    # Touching end and start is not an overlap.
+    assert reg(client, guest_key, later, person).status_code == 201
+
+
+def test_cancelled_registration_frees_the_person(client, guest_key, event_factory, person_factory):
+    event = event_factory()
+    person = person_factory()
+    r = reg(client, guest_key, event, person).json()
+    client.post(f"/api/v1/registrations/{r['id']}/cancel", headers=guest_key)
+    assert reg(client, guest_key, event, person).status_code == 201
+
+
+def test_deadline_and_closed_events(client, guest_key, event_factory, person_factory):
+    deadline = datetime(2027, 5, 1, tzinfo=UTC)
+    event = event_factory(registration_deadline=deadline)
+    with frozen_at(datetime(2027, 5, 2, tzinfo=UTC)):
+        assert_problem(reg(client, guest_key, event, person_factory()), 409, contains="closed")
+    with frozen_at(datetime(2027, 4, 30, tzinfo=UTC)):
+        assert reg(client, guest_key, event, person_factory()).status_code == 201
+    for status in ("cancelled", "completed"):
+        closed = event_factory(status=status, start=datetime(2028, 1, 1))
+        assert_problem(reg(client, guest_key, closed, person_factory()), 409, contains=status)
+
+
+def test_check_in(client, host_key, guest_key, event_factory, person_factory):
+    event = event_factory()
+    r = reg(client, guest_key, event, person_factory()).json()
+    with frozen_at(datetime(2027, 5, 1, tzinfo=UTC)):
+        assert_problem(
+            client.post(
+                f"/api/v1/registrations/{r['id']}/check-in",
+                json={"outcome": "attended"},
+                headers=host_key,
+            ),
+            409,
+            contains="not started",
+        )
+    with frozen_at(datetime(2027, 6, 2, tzinfo=UTC)):
+        assert_problem(
+            client.post(
+                f"/api/v1/registrations/{r['id']}/check-in",
+                json={"outcome": "attended"},
+                headers=guest_key,
+            ),
+            403,
+        )
+        ok = client.post(
+            f"/api/v1/registrations/{r['id']}/check-in",
+            json={"outcome": "attended"},
+            headers=host_key,
+        )
+        assert ok.status_code == 200 and ok.json()["status"] == "attended"
+        assert_problem(
+            client.post(
+                f"/api/v1/registrations/{r['id']}/check-in",
+                json={"outcome": "maybe"},
+                headers=host_key,
+            ),
+            422,
+        )
+
+
+def test_readiness(client, host_key, guest_key, event_factory, person_factory):
+    event = event_factory(kind="school_exchange", capacity=3)
+    reg(client, guest_key, event, person_factory(age=40), "chaperone")
+    reg(client, guest_key, event, person_factory(age=15, email=None), "student")
+    reg(client, guest_key, event, person_factory(age=15), "student")
+    reg(client, guest_key, event, person_factory(age=15), "student")
+    body = client.get(f"/api/v1/events/{event.id}/readiness", headers=host_key).json()
+    assert body["confirmed"] == 1 and body["pending_consent"] == 2 and body["waitlisted"] == 1
+    assert body["chaperones_missing"] == 0 and not body["ready"]
+    assert len(body["without_contact"]) == 1
+    assert_problem(client.get(f"/api/v1/events/{event.id}/readiness", headers=guest_key), 403)
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "other_city", "partner_of_guest"])
+def test_who_may_register(
+    client, make_city, make_key, event_factory, person_factory, guest, caller
+):
+    event = event_factory()
+    person = person_factory()
+    headers = {
+        "anonymous": {},
+        "other_city": make_key("coordinator", make_city("Dijon", "FR")),
+        "partner_of_guest": make_key("partner", guest),
+    }[caller]
+    want = {"anonymous": 401, "other_city": 403, "partner_of_guest": 201}[caller]
+    assert reg(client, headers, event, person).status_code == want
