@@ -17,7 +17,7 @@ inclusively as ``end_date``.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
@@ -132,10 +132,12 @@ class Event(SQLModel, table=True):
 
     @property
     def last_day(self) -> date:
-        """The last day, inclusive, in the event's timezone."""
-        if self.all_day:
-            return (self.ends_at_local - timedelta(days=1)).date()
-        return self.ends_at_local.date()
+        """The last day, inclusive, in the event's timezone. An event that ends at
+        midnight (as all-day events do) does not run on the day that begins then."""
+        last = self.ends_at_local.date()
+        if self.ends_at_local.time() == time() and last > self.first_day:
+            last -= timedelta(days=1)
+        return last
 
     @property
     def is_active(self) -> bool:

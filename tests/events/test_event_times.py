@@ -167,3 +167,18 @@ def test_stored_three_ways(session, make_event, kassel, mary):
     assert event.starts_at_local.isoformat() == "2027-10-31T02:30:00"
     assert event.starts_at_utc.isoformat() == "2027-10-31T01:30:00+00:00"
     assert event.first_day.isoformat() == "2027-10-31"
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at", "first", "last"),
+    [
+        ("2027-05-20T10:00", "2027-05-22T18:00", "2027-05-20", "2027-05-22"),
+        ("2027-05-20T10:00", "2027-05-22T00:00", "2027-05-20", "2027-05-21"),
+        ("2027-05-20T22:00", "2027-05-21T00:00", "2027-05-20", "2027-05-20"),
+        ("2027-05-20T00:00", "2027-05-20T00:30", "2027-05-20", "2027-05-20"),
+    ],
+)
+def test_first_and_last_day_in_the_event_zone(make_event, kassel, mary, starts_at, ends_at,
+                                              first, last):
+    event = make_event(kassel, [mary], starts_at=starts_at, ends_at=ends_at)
+    assert (event.first_day.isoformat(), event.last_day.isoformat()) == (first, last)
