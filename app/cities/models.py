@@ -13,7 +13,7 @@ from sqlmodel import Field, SQLModel
 
 from app.cities import geo
 from app.core.db import UTCDateTime, utcnow
-from app.core.types import PartialDate, partial_date_year
+from app.core.types import PartialDate, RowId, partial_date_year
 
 
 def _check_country(value: str) -> str:
@@ -166,8 +166,8 @@ class PartnershipStatusChange(SQLModel, table=True):
 
 
 class PartnershipCreate(SQLModel):
-    city_a_id: int
-    city_b_id: int
+    city_a_id: RowId
+    city_b_id: RowId
     status: PartnershipStatus = PartnershipStatus.proposed
     established_on: PartialDate | None = None
     status_changed_on: PartialDate | None = PField(

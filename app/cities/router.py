@@ -24,6 +24,7 @@ from app.core.db import SessionDep, TransactionalRoute
 from app.core.errors import Forbidden
 from app.core.pagination import Page, PageDep, paginate
 from app.core.security import CurrentPrincipal
+from app.core.types import PathId
 from app.keys.models import Role
 
 router = APIRouter(prefix="/api/v1", tags=["cities"], route_class=TransactionalRoute)
@@ -52,13 +53,13 @@ def list_cities(
 
 
 @router.get("/cities/{city_id}", response_model=CityPublic)
-def read_city(city_id: int, session: SessionDep) -> object:
+def read_city(city_id: PathId, session: SessionDep) -> object:
     return service.get_city(session, city_id)
 
 
 @router.patch("/cities/{city_id}", response_model=CityPublic)
 def update_city(
-    city_id: int, body: CityUpdate, session: SessionDep, principal: CurrentPrincipal
+    city_id: PathId, body: CityUpdate, session: SessionDep, principal: CurrentPrincipal
 ) -> object:
     """Change a city (admin, or that city's coordinator)."""
     city = service.get_city(session, city_id)
@@ -67,7 +68,7 @@ def update_city(
 
 
 @router.delete("/cities/{city_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_city(city_id: int, session: SessionDep, principal: CurrentPrincipal) -> Response:
+def delete_city(city_id: PathId, session: SessionDep, principal: CurrentPrincipal) -> Response:
     """Delete a city (admin); 409 while anything refers to it."""
     principal.require_admin()
     service.delete_city(session, service.get_city(session, city_id))
@@ -76,7 +77,7 @@ def delete_city(city_id: int, session: SessionDep, principal: CurrentPrincipal) 
 
 @router.get("/cities/{city_id}/partners", response_model=Page[PartnerPublic])
 def list_partners(
-    city_id: int,
+    city_id: PathId,
     session: SessionDep,
     page: PageDep,
     status: PartnershipStatus | None = None,
@@ -140,13 +141,13 @@ def list_partnerships(
 
 
 @router.get("/partnerships/{partnership_id}", response_model=PartnershipPublic)
-def read_partnership(partnership_id: int, session: SessionDep) -> object:
+def read_partnership(partnership_id: PathId, session: SessionDep) -> object:
     return _public(session, [service.get_partnership(session, partnership_id)])[0]
 
 
 @router.patch("/partnerships/{partnership_id}", response_model=PartnershipPublic)
 def update_partnership(
-    partnership_id: int,
+    partnership_id: PathId,
     body: PartnershipUpdate,
     session: SessionDep,
     principal: CurrentPrincipal,

@@ -11,6 +11,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -65,8 +66,9 @@ class Unprocessable(AppError):
 
     def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
         loc: list[str] = ["body", field] if field else []
-        super().__init__(detail, errors=[{"loc": loc, "msg": detail, "type": "value_error"}],
-                         **extra)
+        super().__init__(
+            detail, errors=[{"loc": loc, "msg": detail, "type": "value_error"}], **extra
+        )
 
 
 class Unauthorized(AppError):
@@ -146,9 +148,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _field_errors(exc)
-        where = ", ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5]
-        )
+        where = ", ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
         return problem_response(
             request,
             422,
@@ -169,11 +169,40 @@ def install_error_handlers(app: FastAPI) -> None:
             request, exc.status_code, detail=detail, headers=getattr(exc, "headers", None)
         )
 
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+        log.warning(
+            "no database connection free in time (request_id=%s)",
+            getattr(request.state, "request_id", None),
+        )
+        return problem_response(
+            request,
+            503,
+            slug="overloaded",
+            title="Service busy",
+            detail="All database connections are busy; try again in a few seconds.",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(sqlalchemy.exc.DataError)
+    async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+        # The database refused a value the schema let through (an id beyond
+        # the integer range, say). The request's transaction is rolled back.
+        return problem_response(
+            request,
+            422,
+            slug="validation-error",
+            title="Invalid input",
+            detail="A value is out of the range the database can store.",
+            errors=[],
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         request_id = getattr(request.state, "request_id", None)
-        log.exception("unhandled error (request_id=%s) on %s %s", request_id, request.method,
-                      request.url.path)
+        log.exception(
+            "unhandled error (request_id=%s) on %s %s", request_id, request.method, request.url.path
+        )
         return problem_response(
             request,
             500,

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     # max_connections (100 by default); extra requests wait for a connection.
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_max_overflow: int = Field(default=10, ge=0, le=100)
+    # Seconds a request waits for a free connection before it is answered 503.
+    db_pool_timeout: float = Field(default=30, gt=0, le=600)
 
     @property
     def is_sqlite(self) -> bool:

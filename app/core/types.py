@@ -6,6 +6,7 @@ import re
 from datetime import date
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import AfterValidator, Field
 
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
@@ -37,3 +38,10 @@ PartialDate = Annotated[
 
 def partial_date_year(value: str | None) -> int | None:
     return int(value[:4]) if value else None
+
+
+# Row ids are 32-bit integers on PostgreSQL; a larger one is invalid input (422),
+# not a database error.
+MAX_ID = 2_147_483_647
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -30,6 +30,7 @@ from sqlmodel import Field, SQLModel
 
 from app.cities.models import TimezoneName
 from app.core.db import UTCDateTime, utcnow
+from app.core.types import RowId
 
 
 class EventKind(StrEnum):
@@ -216,8 +217,6 @@ PlanDate = Annotated[date, AfterValidator(check_year)]
 
 # Row ids as the database stores them (32-bit); a larger number is a 422, not a
 # driver error.
-MAX_ID = 2_147_483_647
-RowId = Annotated[int, PField(ge=1, le=MAX_ID)]
 Title = Annotated[str, PField(min_length=1, max_length=200)]
 Description = Annotated[str, PField(max_length=10_000)]
 Venue = Annotated[str, PField(max_length=300)]

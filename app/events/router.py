@@ -9,12 +9,12 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import PlainValidator
 
 from app.cities.models import TimezoneName
-from app.core.db import SessionDep
+from app.core.db import SessionDep, TransactionalRoute
 from app.core.pagination import Page, PageDep, paginate
 from app.core.security import CurrentPrincipal, MaybePrincipal
+from app.core.types import MAX_ID
 from app.events import service
 from app.events.models import (
-    MAX_ID,
     Event,
     EventCancel,
     EventCreate,
@@ -25,7 +25,7 @@ from app.events.models import (
     check_year,
 )
 
-router = APIRouter(prefix="/api/v1/events", tags=["events"])
+router = APIRouter(prefix="/api/v1/events", tags=["events"], route_class=TransactionalRoute)
 
 
 def _window_edge(value: Any) -> date | datetime:
@@ -42,9 +42,7 @@ def _window_edge(value: Any) -> date | datetime:
     return check_year(parsed)
 
 
-WindowEdge = Annotated[
-    date | datetime, PlainValidator(_window_edge, json_schema_input_type=str)
-]
+WindowEdge = Annotated[date | datetime, PlainValidator(_window_edge, json_schema_input_type=str)]
 EventId = Annotated[int, Path(ge=1, le=MAX_ID)]
 IfMatch = Annotated[
     str | None,
@@ -91,8 +89,9 @@ def list_events(
     city_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Host or guest.")] = None,
     partnership_id: Annotated[
         int | None,
-        Query(ge=1, le=MAX_ID,
-              description="Events that both cities of the partnership take part in."),
+        Query(
+            ge=1, le=MAX_ID, description="Events that both cities of the partnership take part in."
+        ),
     ] = None,
     kind: Annotated[list[EventKind] | None, Query(description="Repeatable.")] = None,
     event_status: Annotated[
@@ -104,13 +103,17 @@ def list_events(
     ] = None,
     window_to: Annotated[
         WindowEdge | None,
-        Query(alias="to", description="Events starting before this time; a date includes "
-              "the whole day."),
+        Query(
+            alias="to",
+            description="Events starting before this time; a date includes the whole day.",
+        ),
     ] = None,
     timezone: Annotated[
         TimezoneName | None,
-        Query(description="Zone for dates and naive times in `from`/`to` "
-              "(default: the zone of `city_id`, else UTC)."),
+        Query(
+            description="Zone for dates and naive times in `from`/`to` "
+            "(default: the zone of `city_id`, else UTC)."
+        ),
     ] = None,
 ) -> object:
     """Events the caller may see, by start time, overlapping the window if given."""

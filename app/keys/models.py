@@ -11,6 +11,7 @@ from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, utcnow
+from app.core.types import RowId
 
 
 class Role(StrEnum):
@@ -38,7 +39,7 @@ class ApiKey(SQLModel, table=True):
 class ApiKeyCreate(SQLModel):
     name: str = PField(min_length=1, max_length=200)
     role: Role
-    city_id: int | None = None
+    city_id: RowId | None = None
 
     @model_validator(mode="after")
     def _scope(self) -> ApiKeyCreate:

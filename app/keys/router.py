@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from app.core.db import SessionDep, TransactionalRoute
 from app.core.security import CurrentPrincipal
+from app.core.types import PathId
 from app.keys import service
 from app.keys.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 
@@ -29,7 +30,7 @@ def list_api_keys(session: SessionDep, principal: CurrentPrincipal) -> object:
 
 
 @router.post("/{key_id}/revoke", response_model=ApiKeyPublic)
-def revoke_api_key(key_id: int, session: SessionDep, principal: CurrentPrincipal) -> object:
+def revoke_api_key(key_id: PathId, session: SessionDep, principal: CurrentPrincipal) -> object:
     """Revoke a key at once; requests with it answer 401 from now on."""
     principal.require_admin()
     return service.revoke_api_key(session, key_id)

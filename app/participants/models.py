@@ -12,6 +12,7 @@ from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, utcnow
+from app.core.types import RowId
 
 Phone = Annotated[str, PField(max_length=40, pattern=r"^\+?[0-9][0-9 ()./-]{3,38}$")]
 PersonName = Annotated[str, PField(min_length=1, max_length=200)]
@@ -44,7 +45,7 @@ class ParticipantCreate(SQLModel):
     full_name: PersonName
     email: EmailStr | None = None
     phone: Phone | None = None
-    home_city_id: int
+    home_city_id: RowId
     birth_date: date | None = PField(
         default=None, description="Needed for school and youth exchanges (minors need consent)."
     )
@@ -135,7 +136,7 @@ class Registration(SQLModel, table=True):
 
 
 class RegistrationCreate(SQLModel):
-    participant_id: int
+    participant_id: RowId
     role: RegistrationRole
 
 

@@ -16,6 +16,7 @@ from app.core.db import SessionDep, TransactionalRoute
 from app.core.errors import NotFound
 from app.core.pagination import Page, PageDep, paginate
 from app.core.security import CurrentPrincipal, Principal
+from app.core.types import PathId
 from app.events.models import Event
 from app.participants import service
 from app.participants.models import (
@@ -81,14 +82,14 @@ def list_participants(
 
 @router.get("/participants/{participant_id}", response_model=ParticipantPublic)
 def read_participant(
-    participant_id: int, session: SessionDep, principal: CurrentPrincipal
+    participant_id: PathId, session: SessionDep, principal: CurrentPrincipal
 ) -> object:
     return service.get_participant(session, participant_id, principal)
 
 
 @router.patch("/participants/{participant_id}", response_model=ParticipantPublic)
 def update_participant(
-    participant_id: int,
+    participant_id: PathId,
     body: ParticipantUpdate,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -99,7 +100,7 @@ def update_participant(
 
 @router.get("/participants/{participant_id}/export", response_model=ParticipantExport)
 def export_participant(
-    participant_id: int, session: SessionDep, principal: CurrentPrincipal
+    participant_id: PathId, session: SessionDep, principal: CurrentPrincipal
 ) -> object:
     """Everything stored about a person (a subject access request)."""
     participant = service.get_participant(session, participant_id, principal)
@@ -111,7 +112,7 @@ def export_participant(
 
 @router.delete("/participants/{participant_id}", status_code=status.HTTP_204_NO_CONTENT)
 def erase_participant(
-    participant_id: int, session: SessionDep, principal: CurrentPrincipal
+    participant_id: PathId, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     """Erase a person's personal data; anonymous counts stay. Idempotent."""
     participant = service.get_participant(session, participant_id, principal)
@@ -125,7 +126,7 @@ def erase_participant(
     response_model=RegistrationPublic,
 )
 def register(
-    event_id: int, body: RegistrationCreate, session: SessionDep, principal: CurrentPrincipal
+    event_id: PathId, body: RegistrationCreate, session: SessionDep, principal: CurrentPrincipal
 ) -> object:
     """Register a participant. Beyond capacity the registration is `waitlisted`;
     a minor is `pending_consent` until a guardian consents."""
@@ -134,7 +135,7 @@ def register(
 
 @router.get("/events/{event_id}/registrations", response_model=Page[RegistrationPublic])
 def list_registrations(
-    event_id: int, session: SessionDep, principal: CurrentPrincipal, page: PageDep
+    event_id: PathId, session: SessionDep, principal: CurrentPrincipal, page: PageDep
 ) -> object:
     """The event's registrations in arrival order (guest cities see their own people)."""
     event = _event_for(session, event_id, principal)
@@ -143,21 +144,21 @@ def list_registrations(
 
 
 @router.get("/events/{event_id}/readiness", response_model=Readiness)
-def readiness(event_id: int, session: SessionDep, principal: CurrentPrincipal) -> object:
+def readiness(event_id: PathId, session: SessionDep, principal: CurrentPrincipal) -> object:
     """Confirmed, pending consent, waitlisted, chaperone shortfall, missing contacts."""
     return service.readiness(session, _event_for(session, event_id, principal), principal)
 
 
 @router.get("/registrations/{registration_id}", response_model=RegistrationPublic)
 def read_registration(
-    registration_id: int, session: SessionDep, principal: CurrentPrincipal
+    registration_id: PathId, session: SessionDep, principal: CurrentPrincipal
 ) -> object:
     return _public(session, [service.get_registration(session, registration_id, principal)])[0]
 
 
 @router.post("/registrations/{registration_id}/consent", response_model=RegistrationPublic)
 def consent(
-    registration_id: int,
+    registration_id: PathId,
     session: SessionDep,
     principal: CurrentPrincipal,
     body: ConsentCreate | None = None,
@@ -170,7 +171,7 @@ def consent(
 
 @router.post("/registrations/{registration_id}/cancel", response_model=RegistrationPublic)
 def cancel(
-    registration_id: int,
+    registration_id: PathId,
     session: SessionDep,
     principal: CurrentPrincipal,
     body: CancelRegistration | None = None,
@@ -186,7 +187,7 @@ def cancel(
 
 @router.post("/registrations/{registration_id}/check-in", response_model=RegistrationPublic)
 def check_in(
-    registration_id: int, body: CheckIn, session: SessionDep, principal: CurrentPrincipal
+    registration_id: PathId, body: CheckIn, session: SessionDep, principal: CurrentPrincipal
 ) -> object:
     """Mark `attended` or `no_show` (host's coordinator, once the event has begun)."""
     registration = service.get_registration(session, registration_id, principal)

@@ -58,3 +58,21 @@ def test_every_response_carries_a_request_id(client):
 
 def test_health(client):
     assert client.get("/health").json() == {"status": "ok", "database": "ok"}
+
+
+def test_id_beyond_the_integer_range_is_422_not_500(client):
+    for path in ("/api/v1/cities/1099511627776", "/api/v1/partnerships/1099511627776"):
+        assert_problem(client.get(path), 422)
+
+
+def test_pool_exhaustion_is_503_with_retry_after(app):
+    import sqlalchemy.exc
+
+    @app.get("/busy")
+    def busy() -> None:
+        raise sqlalchemy.exc.TimeoutError("QueuePool limit reached")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/busy")
+    assert_problem(r, 503)
+    assert r.headers["retry-after"] == "5"

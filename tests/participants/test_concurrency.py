@@ -114,7 +114,8 @@ def test_concurrent_registrations_never_overbook_or_double_book(tmp_path):
     with scratch_database(tmp_path) as url:
         world = _seed(url)
         people = world["people"]
-        with running_server(url, workers=WORKERS) as base:
+        # A loaded CI machine may queue requests for a connection a long while.
+        with running_server(url, workers=WORKERS, TWINPLAN_DB_POOL_TIMEOUT="300") as base:
             crowd = asyncio.run(
                 _fire(base, world["headers"], [(world["tournament"], p) for p in people[:CROWD]])
             )
