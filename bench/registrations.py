@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 EVENTS, PLACES = 20, 25
+Request = tuple[str, str, dict[str, object] | None]
 
 
 @contextmanager
@@ -66,10 +67,10 @@ def fresh_database(base_url: str | None) -> Iterator[str]:
 
 
 def seed(url: str, people: int) -> tuple[list[int], list[int], str]:
-    from app.cities.models import CityCreate, PartnershipCreate
+    from app.cities.models import CityCreate, PartnershipCreate, PartnershipStatus
     from app.cities.service import create_city, create_partnership
     from app.core.db import make_engine
-    from app.events.models import Event, EventGuest
+    from app.events.models import Event, EventGuest, EventKind, EventStatus
     from app.keys.models import Role
     from app.keys.service import create_api_key
     from app.participants.models import Participant
@@ -81,13 +82,14 @@ def seed(url: str, people: int) -> tuple[list[int], list[int], str]:
                                                timezone="Europe/Volgograd"))
         guest = create_city(session, CityCreate(name="Coventry", country_code="GB"))
         create_partnership(session, PartnershipCreate(city_a_id=host.id or 0,
-                                                      city_b_id=guest.id or 0, status="active"))
+                                                      city_b_id=guest.id or 0,
+                                                      status=PartnershipStatus.active))
         events = []
         for i in range(EVENTS):
             start = datetime(2027, 1, 1, 10) + timedelta(days=3 * i)
             end = start + timedelta(days=2)
-            event = Event(kind="sports", title=f"Match {i}", host_city_id=host.id or 0,
-                          capacity=PLACES, status="planned", timezone=tz.key,
+            event = Event(kind=EventKind.sports, title=f"Match {i}", host_city_id=host.id or 0,
+                          capacity=PLACES, status=EventStatus.planned, timezone=tz.key,
                           starts_at_local=start, ends_at_local=end,
                           starts_at_utc=start.replace(tzinfo=tz).astimezone(UTC),
                           ends_at_utc=end.replace(tzinfo=tz).astimezone(UTC))
@@ -133,10 +135,10 @@ def server(url: str, workers: int) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-async def hammer(base: str, concurrency: int, requests: list[tuple[str, str, dict | None]],
+async def hammer(base: str, concurrency: int, requests: Sequence[Request],
                  headers: dict[str, str]) -> tuple[float, dict[int, int]]:
     """Send the requests with ``concurrency`` in flight; seconds taken and status counts."""
-    queue: asyncio.Queue[tuple[str, str, dict | None]] = asyncio.Queue()
+    queue: asyncio.Queue[Request] = asyncio.Queue()
     for r in requests:
         queue.put_nowait(r)
     codes: dict[int, int] = {}
@@ -159,7 +161,7 @@ def measure(base_url: str | None, workers: int, n: int, concurrency: int) -> dic
     with fresh_database(base_url) as url:
         events, people, secret = seed(url, n)
         headers = {"Authorization": f"Bearer {secret}"}
-        registrations = [("POST", f"/api/v1/events/{events[i % EVENTS]}/registrations",
+        registrations: list[Request] = [("POST", f"/api/v1/events/{events[i % EVENTS]}/registrations",
                           {"participant_id": p, "role": "athlete"})
                          for i, p in enumerate(people)]
         with server(url, workers) as base:
