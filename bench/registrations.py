@@ -78,31 +78,47 @@ def seed(url: str, people: int) -> tuple[list[int], list[int], str]:
     engine = make_engine(url)
     tz = ZoneInfo("Europe/Volgograd")
     with Session(engine) as session:
-        host = create_city(session, CityCreate(name="Volgograd", country_code="RU",
-                                               timezone="Europe/Volgograd"))
+        host = create_city(
+            session, CityCreate(name="Volgograd", country_code="RU", timezone="Europe/Volgograd")
+        )
         guest = create_city(session, CityCreate(name="Coventry", country_code="GB"))
-        create_partnership(session, PartnershipCreate(city_a_id=host.id or 0,
-                                                      city_b_id=guest.id or 0,
-                                                      status=PartnershipStatus.active))
+        create_partnership(
+            session,
+            PartnershipCreate(
+                city_a_id=host.id or 0, city_b_id=guest.id or 0, status=PartnershipStatus.active
+            ),
+        )
         events = []
         for i in range(EVENTS):
             start = datetime(2027, 1, 1, 10) + timedelta(days=3 * i)
             end = start + timedelta(days=2)
-            event = Event(kind=EventKind.sports, title=f"Match {i}", host_city_id=host.id or 0,
-                          capacity=PLACES, status=EventStatus.planned, timezone=tz.key,
-                          starts_at_local=start, ends_at_local=end,
-                          starts_at_utc=start.replace(tzinfo=tz).astimezone(UTC),
-                          ends_at_utc=end.replace(tzinfo=tz).astimezone(UTC))
+            event = Event(
+                kind=EventKind.sports,
+                title=f"Match {i}",
+                host_city_id=host.id or 0,
+                capacity=PLACES,
+                status=EventStatus.planned,
+                timezone=tz.key,
+                starts_at_local=start,
+                ends_at_local=end,
+                starts_at_utc=start.replace(tzinfo=tz).astimezone(UTC),
+                ends_at_utc=end.replace(tzinfo=tz).astimezone(UTC),
+            )
             session.add(event)
             session.flush()
             session.add(EventGuest(event_id=event.id or 0, city_id=guest.id or 0))
             events.append(event.id or 0)
-        persons = [Participant(full_name=f"Athlete {i}", home_city_id=guest.id or 0,
-                               birth_date=date(1990, 1, 1), email=f"a{i}@example.org")
-                   for i in range(people)]
+        persons = [
+            Participant(
+                full_name=f"Athlete {i}",
+                home_city_id=guest.id or 0,
+                birth_date=date(1990, 1, 1),
+                email=f"a{i}@example.org",
+            )
+            for i in range(people)
+        ]
         session.add_all(persons)
-        _, secret = create_api_key(session, name="bench", role=Role.coordinator,
-                                   city_id=guest.id)
+        _, secret = create_api_key(session, name="bench", role=Role.coordinator, city_id=guest.id)
         session.commit()
         ids = [p.id or 0 for p in persons]
     engine.dispose()
@@ -115,10 +131,17 @@ def server(url: str, workers: int) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     twinplan = str(Path(sys.executable).with_name("twinplan"))
-    env = os.environ | {"TWINPLAN_DATABASE_URL": url, "TWINPLAN_LOG_LEVEL": "WARNING",
-                        "TWINPLAN_DB_POOL_TIMEOUT": "300"}
-    proc = subprocess.Popen([twinplan, "serve", "--port", str(port), "--workers", str(workers)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = os.environ | {
+        "TWINPLAN_DATABASE_URL": url,
+        "TWINPLAN_LOG_LEVEL": "WARNING",
+        "TWINPLAN_DB_POOL_TIMEOUT": "300",
+    }
+    proc = subprocess.Popen(
+        [twinplan, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -135,16 +158,18 @@ def server(url: str, workers: int) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-async def hammer(base: str, concurrency: int, requests: Sequence[Request],
-                 headers: dict[str, str]) -> tuple[float, dict[int, int]]:
+async def hammer(
+    base: str, concurrency: int, requests: Sequence[Request], headers: dict[str, str]
+) -> tuple[float, dict[int, int]]:
     """Send the requests with ``concurrency`` in flight; seconds taken and status counts."""
     queue: asyncio.Queue[Request] = asyncio.Queue()
     for r in requests:
         queue.put_nowait(r)
     codes: dict[int, int] = {}
     limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
-                                 timeout=300) as client:
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=300
+    ) as client:
 
         async def worker() -> None:
             while not queue.empty():
@@ -161,13 +186,19 @@ def measure(base_url: str | None, workers: int, n: int, concurrency: int) -> dic
     with fresh_database(base_url) as url:
         events, people, secret = seed(url, n)
         headers = {"Authorization": f"Bearer {secret}"}
-        registrations: list[Request] = [("POST", f"/api/v1/events/{events[i % EVENTS]}/registrations",
-                          {"participant_id": p, "role": "athlete"})
-                         for i, p in enumerate(people)]
+        registrations: list[Request] = [
+            (
+                "POST",
+                f"/api/v1/events/{events[i % EVENTS]}/registrations",
+                {"participant_id": p, "role": "athlete"},
+            )
+            for i, p in enumerate(people)
+        ]
         with server(url, workers) as base:
             asyncio.run(hammer(base, concurrency, [("GET", "/health", None)] * 100, headers))
             health_s, _ = asyncio.run(
-                hammer(base, concurrency, [("GET", "/health", None)] * n, headers))
+                hammer(base, concurrency, [("GET", "/health", None)] * n, headers)
+            )
             reg_s, codes = asyncio.run(hammer(base, concurrency, registrations, headers))
     if set(codes) != {201}:
         raise SystemExit(f"unexpected statuses: {codes}")
@@ -187,18 +218,24 @@ def main() -> None:
     for backend, url, workers in configs:
         print(f"measuring {backend} with {workers} worker(s)...", file=sys.stderr)
         rows.append((backend, workers, measure(url, workers, args.requests, args.concurrency)))
-    print(f"\n{args.requests} registrations, {args.concurrency} in flight "
-          f"({EVENTS} events of {PLACES} places: most land on the waitlist)\n")
+    print(
+        f"\n{args.requests} registrations, {args.concurrency} in flight "
+        f"({EVENTS} events of {PLACES} places: most land on the waitlist)\n"
+    )
     print("| backend | workers | registrations/s | GET /health/s (baseline) | ratio |")
     print("|---|---|---|---|---|")
     for backend, workers, m in rows:
-        print(f"| {backend} | {workers} | {m['registrations_per_s']:.0f} | "
-              f"{m['health_per_s']:.0f} | {m['registrations_per_s'] / m['health_per_s']:.2f} |")
+        print(
+            f"| {backend} | {workers} | {m['registrations_per_s']:.0f} | "
+            f"{m['health_per_s']:.0f} | {m['registrations_per_s'] / m['health_per_s']:.2f} |"
+        )
     pg_rows = {w: m for b, w, m in rows if b == "postgresql"}
     if len(pg_rows) == 2:
         speedup = pg_rows[4]["registrations_per_s"] / pg_rows[1]["registrations_per_s"]
-        print(f"\nPostgreSQL, 4 workers vs 1: {speedup:.2f}x registrations/s "
-              f"(on {os.cpu_count()} CPUs)")
+        print(
+            f"\nPostgreSQL, 4 workers vs 1: {speedup:.2f}x registrations/s "
+            f"(on {os.cpu_count()} CPUs)"
+        )
 
 
 if __name__ == "__main__":
