@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
@@ -52,4 +52,8 @@ def create_app() -> FastAPI:
 
     if STATIC_DIR.is_dir():
         app.mount("/console", StaticFiles(directory=STATIC_DIR, html=True), name="console")
+
+        @app.get("/", include_in_schema=False)
+        def home() -> RedirectResponse:
+            return RedirectResponse("/console/")
     return app

@@ -76,3 +76,9 @@ def test_pool_exhaustion_is_503_with_retry_after(app):
         r = c.get("/busy")
     assert_problem(r, 503)
     assert r.headers["retry-after"] == "5"
+
+
+def test_console_is_served(client):
+    r = client.get("/", follow_redirects=True)
+    assert r.status_code == 200 and "Twinplan console" in r.text
+    assert client.get("/console/console.js").status_code == 200
