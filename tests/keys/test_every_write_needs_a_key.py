@@ -1,0 +1,28 @@
+"""A guard for endpoints added later: every write in the API refuses anonymous callers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.main import create_app
+
+WRITES = sorted(
+    (method.upper(), path)
+    for path, operations in create_app().openapi()["paths"].items()
+    for method in operations
+    if method in {"post", "put", "patch", "delete"} and path.startswith("/api/")
+)
+
+
+def test_the_api_has_writes():
+    assert len(WRITES) >= 15
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES, ids=[f"{m} {p}" for m, p in WRITES])
+def test_anonymous_write_is_401(client, method, path):
+    concrete = re.sub(r"\{[^}]+\}", "1", path)
+    r = client.request(method, concrete, json={})
+    assert r.status_code == 401, f"{method} {path}: {r.status_code} {r.text}"
+    assert r.headers["content-type"].startswith("application/problem+json")
