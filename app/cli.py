@@ -61,6 +61,8 @@ def serve(
         workers=workers,
         reload=reload,
         log_level=settings.log_level.lower(),
+        # Our own access log carries the request id; uvicorn's would repeat it.
+        access_log=False,
     )
 
 
