@@ -181,7 +181,7 @@ def cancel(
     reason = body.reason if body else None
     return _public(
         session,
-        [service.cancel_registration(session, registration, reason=reason, principal=principal)],
+        [service.cancel_registration(session, registration, reason=reason)],
     )[0]
 
 

@@ -164,7 +164,7 @@ def erase_participant(session: Session, participant: Participant, principal: Pri
         )
     ).all()
     for registration in upcoming:
-        cancel_registration(session, registration, reason="participant erased", principal=None)
+        cancel_registration(session, registration, reason="participant erased")
     for field in ("email", "phone", "birth_date", "guardian_name", "guardian_email", "notes"):
         setattr(participant, field, None)
     participant.full_name = ERASED_NAME
@@ -395,7 +395,6 @@ def cancel_registration(
     registration: Registration,
     *,
     reason: str | None,
-    principal: Principal | None,
 ) -> Registration:
     """Cancel; a held place goes to the first on the waitlist in the same transaction."""
     event = _locked_event_of(session, registration)
