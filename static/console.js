@@ -24,12 +24,24 @@ function showError(error) {
   $("error").textContent = error.message;
 }
 
-function showKeyState() {
-  $("key-state").textContent = apiKey ? "key in use for this tab" : "no key: public data only";
+async function showKeyState() {
+  if (!apiKey) {
+    $("key-state").textContent = "no key: public data only";
+    return;
+  }
+  try {
+    const key = await api("/api/v1/api-keys/me");
+    const scope = key.city_id ? ` of city ${key.city_id}` : "";
+    $("key-state").textContent = `${key.role}${scope} (${key.name})`;
+  } catch (error) {
+    $("key-state").textContent = "key refused";
+    showError(error);
+    apiKey = "";
+    sessionStorage.removeItem("twinplan-key");
+  }
 }
 
 async function searchCities() {
-  $("error").hidden = true;
   const q = $("city-q").value.trim();
   const params = new URLSearchParams({ limit: "50" });
   if (q) params.set("q", q);
@@ -55,6 +67,7 @@ async function searchCities() {
 async function showCity(city) {
   $("error").hidden = true;
   $("city").hidden = false;
+  $("placeholder").hidden = true;
   $("city-title").textContent = city.name;
   const seeking = city.seeking_twin_in.length ? ` · seeking a twin in ${city.seeking_twin_in.join(", ")}` : "";
   $("city-facts").textContent = `${city.country_code} · ${city.timezone}${seeking}`;
@@ -122,15 +135,15 @@ $("key-form").addEventListener("submit", (e) => {
   $("api-key").value = "";
   if (apiKey) sessionStorage.setItem("twinplan-key", apiKey);
   else sessionStorage.removeItem("twinplan-key");
-  showKeyState();
-  searchCities();
+  $("error").hidden = true;
+  showKeyState().then(searchCities);
 });
 
 let timer;
 $("city-q").addEventListener("input", () => {
   clearTimeout(timer);
+  $("error").hidden = true;
   timer = setTimeout(searchCities, 200);
 });
 
-showKeyState();
-searchCities();
+showKeyState().then(searchCities);

@@ -29,6 +29,12 @@ def list_api_keys(session: SessionDep, principal: CurrentPrincipal) -> object:
     return service.list_api_keys(session)
 
 
+@router.get("/me", response_model=ApiKeyPublic)
+def read_own_key(session: SessionDep, principal: CurrentPrincipal) -> object:
+    """The key making this request: its role and city (any valid key may ask)."""
+    return service.get_api_key(session, principal.key_id)
+
+
 @router.post("/{key_id}/revoke", response_model=ApiKeyPublic)
 def revoke_api_key(key_id: PathId, session: SessionDep, principal: CurrentPrincipal) -> object:
     """Revoke a key at once; requests with it answer 401 from now on."""

@@ -44,11 +44,16 @@ def find_active_key(session: Session, secret: str) -> ApiKey | None:
     return key if key is not None and key.revoked_at is None else None
 
 
-def revoke_api_key(session: Session, key_id: int) -> ApiKey:
-    """Revoke a key; revoking twice keeps the first revocation time."""
+def get_api_key(session: Session, key_id: int) -> ApiKey:
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"API key {key_id} does not exist")
+    return key
+
+
+def revoke_api_key(session: Session, key_id: int) -> ApiKey:
+    """Revoke a key; revoking twice keeps the first revocation time."""
+    key = get_api_key(session, key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.add(key)

@@ -125,3 +125,11 @@ def test_malformed_authorization_header_is_401(client, world):
                     headers={"Authorization": "Bearer not-a-key"})
     assert r.status_code == 401
     assert "revoked" in r.json()["detail"]
+
+
+def test_a_key_can_read_itself(client, world):
+    r = client.get("/api/v1/api-keys/me", headers=world.headers["coordinator"])
+    assert r.status_code == 200
+    assert r.json()["role"] == "coordinator" and r.json()["city_id"] == world.own.id
+    assert "key" not in r.json() and "key_hash" not in r.json()
+    assert client.get("/api/v1/api-keys/me").status_code == 401
