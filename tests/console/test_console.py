@@ -6,15 +6,15 @@ import os
 import shutil
 from collections.abc import Iterator
 
-import pytest
 import httpx
+import pytest
 from sqlmodel import Session, select
 
 from app.cities.demo import seed_demo
 from app.cities.models import City
+from app.core.db import make_engine
 from app.keys.models import Role
 from app.keys.service import create_api_key
-from app.core.db import make_engine
 from tests.servers import running_server, scratch_database
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
