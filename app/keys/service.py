@@ -23,6 +23,7 @@ def create_api_key(
     session: Session, *, name: str, role: Role, city_id: int | None = None
 ) -> tuple[ApiKey, str]:
     """Store a new key and return it with its secret, which is never stored."""
+    role = Role(role)
     if role is not Role.admin:
         if city_id is None:
             raise Unprocessable(f"a {role} key needs a city")
