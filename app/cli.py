@@ -172,6 +172,58 @@ def seed_demo() -> None:
         typer.echo(line)
 
 
+@cli.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Deliver what is due now, then exit (cron, tests).")
+    ] = False,
+    name: Annotated[str | None, typer.Option(help="Shown in attempt logs (default host:pid).")
+                    ] = None,
+    plan: Annotated[
+        bool, typer.Option(help="Plan World Twin Cities Day and anniversary reminders hourly.")
+    ] = True,
+) -> None:
+    """Deliver due notifications (email, webhooks) until stopped.
+
+    Safe to run several at once on PostgreSQL; on SQLite run one. SIGTERM or
+    Ctrl-C finish the notification in hand, then exit.
+    """
+    import signal
+    import threading
+
+    from app.core.logging import configure_logging
+    from app.notifications.worker import Worker
+
+    configure_logging(get_settings().log_level)
+    runner = Worker(name=name)
+    stop = threading.Event()
+    try:
+        if once:
+            if plan:
+                runner.schedule()
+            handled = runner.run_once()
+            typer.echo(f"handled {handled} notification(s)", err=True)
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        runner.run(stop, plan=plan)
+    finally:
+        runner.close()
+
+
+@cli.command("schedule-reminders")
+def schedule_reminders() -> None:
+    """Plan World Twin Cities Day and anniversary reminders now (the worker does it hourly)."""
+    from app.notifications.worker import Worker
+
+    runner = Worker(name="schedule-reminders")
+    try:
+        added = runner.schedule()
+    finally:
+        runner.close()
+    typer.echo(f"planned {added} new reminder(s)")
+
+
 def main() -> None:
     try:
         cli()

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
+from app.calendars.router import router as calendars_router
 from app.cities.router import router as cities_router
 from app.core.db import get_engine
 from app.core.errors import install_error_handlers
@@ -16,7 +17,9 @@ from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.settings import get_settings
 from app.events.router import router as events_router
 from app.keys.router import router as keys_router
+from app.notifications.router import router as notifications_router
 from app.participants.router import router as participants_router
+from app.reminders.router import router as reminders_router
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -39,6 +42,9 @@ def create_app() -> FastAPI:
     app.include_router(keys_router)
     app.include_router(events_router)
     app.include_router(participants_router)
+    app.include_router(calendars_router)
+    app.include_router(reminders_router)
+    app.include_router(notifications_router)
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:

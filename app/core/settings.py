@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, ValidationError
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -60,6 +60,52 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=100)
     # Seconds a request waits for a free connection before it is answered 503.
     db_pool_timeout: float = Field(default=30, gt=0, le=600)
+
+    # Email (reminders). STARTTLS upgrades the connection before credentials are sent.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = Field(default="Twinplan <twinplan@localhost>", max_length=320)
+    smtp_timeout: float = Field(default=10, gt=0, le=120)
+    # Webhooks: seconds a partner's endpoint has to answer; private or loopback
+    # targets (127.0.0.1, 10.x, localhost) are refused unless allowed here.
+    webhook_timeout: float = Field(default=5, gt=0, le=30)
+    webhook_allow_private_urls: bool = False
+    # The delivery worker. A claimed row is leased: if the worker dies, the row is
+    # retried once the lease expires, so the lease must outlast a whole batch.
+    worker_batch_size: int = Field(default=10, ge=1, le=1000)
+    worker_lease_seconds: float = Field(default=120, gt=0, le=86_400)
+    worker_poll_seconds: float = Field(default=2, gt=0, le=3600)
+    worker_backoff_seconds: float = Field(default=30, gt=0, le=86_400)
+    worker_backoff_max_seconds: float = Field(default=6 * 3600, gt=0, le=7 * 86_400)
+    worker_max_attempts: int = Field(default=8, ge=1, le=100)
+    # Reminders go out at this local hour in the recipient city's timezone.
+    reminder_hour: int = Field(default=9, ge=0, le=23)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_batch(self) -> Settings:
+        slowest = max(self.smtp_timeout, self.webhook_timeout)
+        if self.worker_lease_seconds <= self.worker_batch_size * slowest:
+            raise ValueError(
+                f"TWINPLAN_WORKER_LEASE_SECONDS ({self.worker_lease_seconds:g}) must exceed "
+                f"TWINPLAN_WORKER_BATCH_SIZE × the slowest of TWINPLAN_SMTP_TIMEOUT and "
+                f"TWINPLAN_WEBHOOK_TIMEOUT ({self.worker_batch_size} × {slowest:g} s), "
+                "or a slow batch is delivered twice"
+            )
+        if self.worker_backoff_max_seconds < self.worker_backoff_seconds:
+            raise ValueError(
+                "TWINPLAN_WORKER_BACKOFF_MAX_SECONDS must not be below "
+                "TWINPLAN_WORKER_BACKOFF_SECONDS"
+            )
+        loopback = self.smtp_host in ("127.0.0.1", "::1", "localhost")
+        if self.smtp_password is not None and not self.smtp_starttls and not loopback:
+            raise ValueError(
+                "TWINPLAN_SMTP_PASSWORD would cross the network in clear text; set "
+                "TWINPLAN_SMTP_STARTTLS=true"
+            )
+        return self
 
     @property
     def is_sqlite(self) -> bool:

@@ -42,6 +42,8 @@ from app.events.models import (
     Visibility,
 )
 from app.events.wallclock import Moment, in_zone, lenient_instant, resolve, start_of_day
+from app.notifications import outbox
+from app.reminders import service as reminders
 
 # Partnerships that no longer allow visits between the two cities.
 CLOSED_PARTNERSHIPS = frozenset({PartnershipStatus.ended, PartnershipStatus.suspended})
@@ -437,6 +439,8 @@ def create_event(session: Session, data: EventCreate) -> Event:
     for guest_id in guest_ids:
         session.add(EventGuest(event_id=event.id, city_id=guest_id))
     session.flush()
+    outbox.event_changed(session, event, "event.created")
+    reminders.on_event_changed(session, event)
     return event
 
 
@@ -557,6 +561,8 @@ def update_event(session: Session, event: Event, data: EventUpdate) -> Event:
     _touch(event, before, changed)
     session.add(event)
     session.flush()
+    outbox.event_changed(session, event, "event.updated")
+    reminders.on_event_changed(session, event)
     return event
 
 
@@ -573,6 +579,8 @@ def cancel_event(session: Session, event: Event, reason: str) -> Event:
     _touch(event, before, True)
     session.add(event)
     session.flush()
+    outbox.event_changed(session, event, "event.cancelled")
+    reminders.on_event_changed(session, event)
     return event
 
 

@@ -22,6 +22,7 @@ from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.security import Principal
 from app.events.models import Event, EventGuest, EventKind
 from app.keys.models import Role
+from app.notifications import outbox
 from app.participants.models import (
     ACTIVE,
     ADULT_AGE,
@@ -312,6 +313,7 @@ def register(
     )
     session.add(registration)
     session.flush()
+    outbox.registration_changed(session, registration)
     return registration
 
 
@@ -363,6 +365,7 @@ def record_consent(
     registration.status = RegistrationStatus.confirmed
     session.add(registration)
     session.flush()
+    outbox.registration_changed(session, registration)
     return registration
 
 
@@ -387,6 +390,7 @@ def promote_waitlist(session: Session, event: Event) -> Registration | None:
     first.updated_at = clock.now()
     session.add(first)
     session.flush()
+    outbox.registration_changed(session, first)
     return first
 
 
@@ -411,6 +415,7 @@ def cancel_registration(
     registration.cancelled_at = registration.updated_at = clock.now()
     session.add(registration)
     session.flush()
+    outbox.registration_changed(session, registration)
     if held and event.is_active:
         promote_waitlist(session, event)
     return registration
@@ -437,6 +442,7 @@ def check_in(
     registration.checked_in_at = registration.updated_at = clock.now()
     session.add(registration)
     session.flush()
+    outbox.registration_changed(session, registration)
     return registration
 
 

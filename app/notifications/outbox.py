@@ -1,0 +1,214 @@
+"""Writing to the outbox, inside the caller's transaction.
+
+Nothing here talks to the network: a request that changes an event adds rows
+to ``notification`` in its own transaction, and they exist exactly when the
+change does (a rolled-back request leaves none). The worker sends them later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from app.core import clock
+from app.notifications.models import (
+    OPEN_STATUSES,
+    Channel,
+    Notification,
+    NotificationStatus,
+    Topic,
+    WebhookEndpoint,
+)
+
+_TABLE = Notification.__table__  # type: ignore[attr-defined]
+
+
+def message_id_for(key: str) -> str:
+    """The notification's stable public id: the same key always gives the same id."""
+    return "msg_" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def _insert(session: Session) -> Any:  # the dialect's INSERT, with ON CONFLICT
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_TABLE)
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    channel: Channel,
+    topic: Topic,
+    recipient: str,
+    payload: dict[str, Any],
+    due_at: datetime | None = None,
+    city_id: int | None = None,
+    subject: str | None = None,
+    parent_id: int | None = None,
+) -> bool:
+    """Add a notification unless one with this key exists; True if it was added.
+
+    The unique key makes producers idempotent: a retried job, or two workers
+    expanding the same reminder, cannot write a message twice.
+    """
+    now = clock.now()
+    due = due_at or now
+    stmt = (
+        _insert(session)
+        .values(
+            key=key,
+            message_id=message_id_for(key),
+            channel=channel,
+            topic=topic,
+            recipient=recipient,
+            city_id=city_id,
+            subject=subject,
+            payload=payload,
+            status=NotificationStatus.pending,
+            due_at=due,
+            available_at=due,
+            attempts=0,
+            parent_id=parent_id,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    result = session.connection().execute(stmt)
+    return bool(result.rowcount)
+
+
+def endpoints_for(
+    session: Session, city_ids: list[int], topic: Topic
+) -> list[WebhookEndpoint]:
+    """Enabled endpoints of these cities that subscribe to ``topic``."""
+    if not city_ids:
+        return []
+    rows = session.exec(
+        select(WebhookEndpoint)
+        .where(col(WebhookEndpoint.city_id).in_(city_ids), col(WebhookEndpoint.enabled))
+        .order_by(col(WebhookEndpoint.id))
+    ).all()
+    # The subscription list is JSON; filtering it in Python keeps one query for both
+    # databases, and a city has a handful of endpoints.
+    return [e for e in rows if topic in e.event_types]
+
+
+def webhook_envelope(topic: Topic, data: dict[str, Any]) -> dict[str, Any]:
+    """The Standard Webhooks payload shape: ``type``, ``timestamp``, ``data``."""
+    return {"type": str(topic), "timestamp": clock.now().isoformat(), "data": data}
+
+
+def to_webhooks(
+    session: Session,
+    *,
+    key: str,
+    topic: Topic,
+    city_ids: list[int],
+    data: dict[str, Any],
+    subject: str | None = None,
+) -> int:
+    """One webhook notification per subscribed endpoint of these cities."""
+    envelope = webhook_envelope(topic, data)
+    added = 0
+    for endpoint in endpoints_for(session, list(dict.fromkeys(city_ids)), topic):
+        added += enqueue(
+            session,
+            key=f"{key}:webhook:{endpoint.id}",
+            channel=Channel.webhook,
+            topic=topic,
+            recipient=str(endpoint.id),
+            payload=envelope,
+            city_id=endpoint.city_id,
+            subject=subject,
+        )
+    return added
+
+
+def withdraw_for_endpoint(session: Session, endpoint_id: int, reason: str) -> None:
+    """Withdraw an endpoint's unsent notifications (it was deleted or disabled)."""
+    session.connection().execute(
+        update(_TABLE)
+        .where(
+            _TABLE.c.channel == Channel.webhook,
+            _TABLE.c.recipient == str(endpoint_id),
+            _TABLE.c.status == NotificationStatus.pending,
+        )
+        .values(status=NotificationStatus.withdrawn, last_error=reason, updated_at=clock.now())
+    )
+
+
+# Hooks the domain services call in their own transaction ---------------------------
+
+
+def event_changed(session: Session, event: Any, topic: Topic | str) -> None:
+    """``event.created`` / ``event.updated`` / ``event.cancelled`` to the event's cities.
+
+    The key carries the event's version, so a PATCH that changed nothing (same
+    version) adds nothing, and every real change is its own message.
+    """
+    from app.events.models import Visibility
+    from app.events.service import guest_ids_of, to_public
+
+    assert event.id is not None
+    topic = Topic(topic)
+    guests = guest_ids_of(session, [event.id])[event.id]
+    # A private event is the host's business only.
+    cities = [event.host_city_id, *([] if event.visibility == Visibility.private else guests)]
+    to_webhooks(
+        session,
+        key=f"{topic}:{event.id}:v{event.version}",
+        topic=topic,
+        city_ids=cities,
+        data=to_public(event, guests).model_dump(mode="json"),
+        subject=f"event:{event.id}",
+    )
+
+
+def registration_changed(session: Session, registration: Any) -> None:
+    """``registration.changed`` to the host city and the participant's home city.
+
+    No personal data travels: the home city's system already has it, the host
+    reads it through the API.
+    """
+    from app.events.models import Event
+    from app.participants.models import Participant
+
+    event = session.get(Event, registration.event_id)
+    participant = session.get(Participant, registration.participant_id)
+    if event is None or participant is None:
+        return
+    stamp = registration.updated_at.strftime("%Y%m%dT%H%M%S%f")
+    to_webhooks(
+        session,
+        key=f"registration.changed:{registration.id}:{registration.status}:{stamp}",
+        topic=Topic.registration_changed,
+        city_ids=[event.host_city_id, participant.home_city_id],
+        data={
+            "id": registration.id,
+            "event_id": registration.event_id,
+            "participant_id": registration.participant_id,
+            "home_city_id": participant.home_city_id,
+            "role": str(registration.role),
+            "status": str(registration.status),
+            "is_minor": registration.is_minor,
+            "updated_at": registration.updated_at.isoformat(),
+        },
+        subject=f"event:{registration.event_id}",
+    )
+
+
+def open_count(session: Session) -> int:
+    """Notifications not yet settled (tests and the bench wait on this)."""
+    from sqlalchemy import func
+
+    return session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(col(Notification.status).in_(list(OPEN_STATUSES)))
+    ).one()

@@ -1,0 +1,158 @@
+"""HTTP endpoints: the outbox (read, retry) and webhook endpoints (register, rotate)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.core.db import SessionDep, TransactionalRoute
+from app.core.errors import Forbidden
+from app.core.pagination import Page, PageDep, paginate
+from app.core.security import CurrentPrincipal
+from app.core.types import MAX_ID, PathId
+from app.notifications import service, webhooks
+from app.notifications.models import (
+    Channel,
+    NotificationPublic,
+    NotificationStatus,
+    Topic,
+    WebhookEndpointCreate,
+    WebhookEndpointPublic,
+    WebhookEndpointUpdate,
+    WebhookEndpointWithSecret,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["notifications"], route_class=TransactionalRoute)
+
+
+@router.get("/notifications", response_model=Page[NotificationPublic])
+def list_notifications(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageDep,
+    notification_status: Annotated[
+        list[NotificationStatus] | None,
+        Query(alias="status", description="Repeatable; `dead` lists what gave up."),
+    ] = None,
+    channel: Annotated[list[Channel] | None, Query(description="Repeatable.")] = None,
+    topic: Annotated[list[Topic] | None, Query(description="Repeatable.")] = None,
+    city_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> object:
+    """The outbox, newest first, each with every delivery attempt and its outcome.
+
+    Admins see all notifications; a coordinator sees its own city's.
+    """
+    query = service.notification_query(
+        principal,
+        statuses=notification_status or (),
+        channels=channel or (),
+        topics=topic or (),
+        city_id=city_id,
+    )
+    items, total = paginate(session, query, page)
+    return Page(items=service.with_attempts(session, items), total=total, limit=page.limit,
+                offset=page.offset)
+
+
+@router.get("/notifications/{notification_id}", response_model=NotificationPublic)
+def read_notification(
+    notification_id: PathId, session: SessionDep, principal: CurrentPrincipal
+) -> object:
+    """One notification with its attempts."""
+    row = service.get_notification(session, notification_id, principal)
+    return service.with_attempts(session, [row])[0]
+
+
+@router.post("/notifications/{notification_id}/retry", response_model=NotificationPublic)
+def retry_notification(
+    notification_id: PathId, session: SessionDep, principal: CurrentPrincipal
+) -> object:
+    """Queue a dead notification again (its attempts start from zero)."""
+    row = service.get_notification(session, notification_id, principal)
+    return service.with_attempts(session, [service.retry(session, row)])[0]
+
+
+# Webhook endpoints -------------------------------------------------------------------
+
+
+@router.post(
+    "/webhook-endpoints",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WebhookEndpointWithSecret,
+    tags=["webhooks"],
+)
+def create_webhook_endpoint(
+    body: WebhookEndpointCreate, session: SessionDep, principal: CurrentPrincipal
+) -> object:
+    """Register an endpoint for a city (admin, or that city's coordinator or partner key).
+
+    The response carries the signing secret, once. Deliveries are signed per
+    Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`);
+    `webhook-id` is stable across retries, so drop ids you have seen. An answer
+    of 410 Gone disables the endpoint.
+    """
+    return webhooks.create_endpoint(session, body, principal)
+
+
+@router.get("/webhook-endpoints", response_model=Page[WebhookEndpointPublic], tags=["webhooks"])
+def list_webhook_endpoints(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageDep,
+    city_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> object:
+    """Endpoints of the caller's city (admins: all, or those of `city_id`)."""
+    if not principal.is_admin and principal.city_id is None:
+        raise Forbidden("this key belongs to no city")
+    items, total = paginate(session, webhooks.endpoint_query(principal, city_id), page)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get(
+    "/webhook-endpoints/{endpoint_id}", response_model=WebhookEndpointPublic, tags=["webhooks"]
+)
+def read_webhook_endpoint(
+    endpoint_id: PathId, session: SessionDep, principal: CurrentPrincipal
+) -> object:
+    return webhooks.get_endpoint(session, endpoint_id, principal)
+
+
+@router.patch(
+    "/webhook-endpoints/{endpoint_id}", response_model=WebhookEndpointPublic, tags=["webhooks"]
+)
+def update_webhook_endpoint(
+    endpoint_id: PathId,
+    body: WebhookEndpointUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> object:
+    """Change the URL, topics or description; `enabled: true` re-enables after a 410."""
+    endpoint = webhooks.get_endpoint(session, endpoint_id, principal)
+    return webhooks.update_endpoint(session, endpoint, body)
+
+
+@router.delete(
+    "/webhook-endpoints/{endpoint_id}", status_code=status.HTTP_204_NO_CONTENT,
+    tags=["webhooks"],
+)
+def delete_webhook_endpoint(
+    endpoint_id: PathId, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Remove an endpoint; what was queued for it is withdrawn."""
+    webhooks.delete_endpoint(session, webhooks.get_endpoint(session, endpoint_id, principal))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/webhook-endpoints/{endpoint_id}/rotate-secret",
+    response_model=WebhookEndpointWithSecret,
+    tags=["webhooks"],
+)
+def rotate_webhook_secret(
+    endpoint_id: PathId, session: SessionDep, principal: CurrentPrincipal
+) -> object:
+    """Issue a new signing secret. For 24 hours deliveries carry two signatures,
+    one per secret, so the receiver can switch over without losing any."""
+    endpoint = webhooks.get_endpoint(session, endpoint_id, principal)
+    return webhooks.rotate_secret(session, endpoint)

@@ -1,0 +1,89 @@
+"""Reading the outbox: who may see which notifications, and their attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.core import clock
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.security import Principal
+from app.keys.models import Role
+from app.notifications.models import (
+    AttemptPublic,
+    Channel,
+    Notification,
+    NotificationAttempt,
+    NotificationPublic,
+    NotificationStatus,
+    Topic,
+)
+
+
+def require_reader(principal: Principal) -> None:
+    """Admins see every notification; a coordinator sees its city's."""
+    if principal.role is Role.partner:
+        raise Forbidden("partner keys cannot read the outbox; use webhooks")
+
+
+def notification_query(
+    principal: Principal,
+    *,
+    statuses: Sequence[NotificationStatus] = (),
+    channels: Sequence[Channel] = (),
+    topics: Sequence[Topic] = (),
+    city_id: int | None = None,
+) -> Any:
+    require_reader(principal)
+    query = select(Notification)
+    if not principal.is_admin:
+        query = query.where(Notification.city_id == principal.city_id)
+    if city_id is not None:
+        query = query.where(Notification.city_id == city_id)
+    if statuses:
+        query = query.where(col(Notification.status).in_(list(statuses)))
+    if channels:
+        query = query.where(col(Notification.channel).in_(list(channels)))
+    if topics:
+        query = query.where(col(Notification.topic).in_(list(topics)))
+    return query.order_by(col(Notification.id).desc())
+
+
+def get_notification(session: Session, notification_id: int, principal: Principal
+                     ) -> Notification:
+    require_reader(principal)
+    row = session.get(Notification, notification_id)
+    if row is None or not (principal.is_admin or row.city_id == principal.city_id):
+        raise NotFound(f"notification {notification_id} does not exist")
+    return row
+
+
+def with_attempts(session: Session, rows: Sequence[Notification]) -> list[NotificationPublic]:
+    ids = [r.id for r in rows if r.id is not None]
+    log: dict[int, list[AttemptPublic]] = {i: [] for i in ids}
+    if ids:
+        for attempt in session.exec(
+            select(NotificationAttempt)
+            .where(col(NotificationAttempt.notification_id).in_(ids))
+            .order_by(col(NotificationAttempt.id))
+        ):
+            log[attempt.notification_id].append(AttemptPublic.model_validate(attempt))
+    return [
+        NotificationPublic.model_validate(r, update={"attempt_log": log.get(r.id or 0, [])})
+        for r in rows
+    ]
+
+
+def retry(session: Session, row: Notification) -> Notification:
+    """Send a dead notification again, with a fresh count of attempts."""
+    if row.status != NotificationStatus.dead:
+        raise Conflict(f"notification {row.id} is {row.status}; only dead ones are retried")
+    now = clock.now()
+    row.status = NotificationStatus.pending
+    row.attempts = 0
+    row.available_at = row.updated_at = now
+    session.add(row)
+    session.flush()
+    return row

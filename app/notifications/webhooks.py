@@ -1,0 +1,242 @@
+"""Webhook endpoints (registration, secrets, rotation) and signed delivery.
+
+Signatures follow the Standard Webhooks specification, made with the
+``standardwebhooks`` package that receivers verify with:
+
+* ``webhook-id``: the notification's ``message_id``, the same on every retry,
+  so a receiver drops a copy it has already processed;
+* ``webhook-timestamp``: seconds since the epoch when this attempt was sent;
+* ``webhook-signature``: ``v1,<base64 HMAC-SHA256 of "id.timestamp.body">``,
+  and a second one with the previous secret while a rotation's grace lasts.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlmodel import Session, col, select
+from standardwebhooks.webhooks import Webhook
+
+from app.core import clock
+from app.core.errors import Forbidden, NotFound, Unprocessable
+from app.core.security import Principal
+from app.core.settings import get_settings
+from app.keys.models import Role
+from app.notifications.models import (
+    WebhookEndpoint,
+    WebhookEndpointCreate,
+    WebhookEndpointUpdate,
+)
+from app.notifications.outbox import withdraw_for_endpoint
+
+SECRET_PREFIX = "whsec_"
+# How long the old secret keeps signing after a rotation.
+ROTATION_GRACE = timedelta(hours=24)
+USER_AGENT = "Twinplan-Webhooks/1"
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
+
+
+# Registration ----------------------------------------------------------------------
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Unprocessable("url must be an absolute http:// or https:// URL", field="url")
+    if parts.username or parts.password:
+        raise Unprocessable("url must not carry credentials; verify signatures instead",
+                            field="url")
+    if not get_settings().webhook_allow_private_urls and _is_private_host(parts.hostname):
+        raise Unprocessable(
+            f"{parts.hostname} is a private or loopback address; webhooks go to public "
+            "endpoints (set TWINPLAN_WEBHOOK_ALLOW_PRIVATE_URLS=true for local testing)",
+            field="url",
+        )
+    return url
+
+
+def _is_private_host(host: str) -> bool:
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not address.is_global
+
+
+def may_manage(principal: Principal, city_id: int) -> bool:
+    """Admin, or the coordinator or partner system of that city."""
+    return principal.is_admin or (
+        principal.role in (Role.coordinator, Role.partner) and principal.city_id == city_id
+    )
+
+
+def create_endpoint(
+    session: Session, data: WebhookEndpointCreate, principal: Principal
+) -> WebhookEndpoint:
+    from app.cities.models import City
+
+    if not may_manage(principal, data.city_id):
+        raise Forbidden(f"this key may not register webhooks for city {data.city_id}")
+    if session.get(City, data.city_id) is None:
+        raise Unprocessable(f"city {data.city_id} does not exist", field="city_id")
+    endpoint = WebhookEndpoint(
+        city_id=data.city_id,
+        url=_check_url(data.url),
+        description=data.description,
+        event_types=sorted({str(t) for t in data.event_types}),
+        secret=new_secret(),
+        created_at=clock.now(),
+        updated_at=clock.now(),
+    )
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+def get_endpoint(session: Session, endpoint_id: int, principal: Principal) -> WebhookEndpoint:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or not may_manage(principal, endpoint.city_id):
+        raise NotFound(f"webhook endpoint {endpoint_id} does not exist")
+    return endpoint
+
+
+def endpoint_query(principal: Principal, city_id: int | None) -> Any:
+    query = select(WebhookEndpoint)
+    if not principal.is_admin:
+        query = query.where(WebhookEndpoint.city_id == principal.city_id)
+    if city_id is not None:
+        query = query.where(WebhookEndpoint.city_id == city_id)
+    return query.order_by(col(WebhookEndpoint.id))
+
+
+def update_endpoint(
+    session: Session, endpoint: WebhookEndpoint, data: WebhookEndpointUpdate
+) -> WebhookEndpoint:
+    changes = data.model_dump(exclude_unset=True)
+    for field in ("url", "event_types", "enabled"):
+        if field in changes and changes[field] is None:
+            raise Unprocessable(f"{field} cannot be removed", field=field)
+    if "url" in changes:
+        endpoint.url = _check_url(changes["url"])
+    if "event_types" in changes:
+        endpoint.event_types = sorted({str(t) for t in changes["event_types"]})
+    if "description" in changes:
+        endpoint.description = changes["description"]
+    if changes.get("enabled") is True and not endpoint.enabled:
+        endpoint.enabled = True
+        endpoint.disabled_at = endpoint.disabled_reason = None
+    elif changes.get("enabled") is False and endpoint.enabled:
+        disable(session, endpoint, "disabled by its owner")
+    endpoint.updated_at = clock.now()
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+def disable(session: Session, endpoint: WebhookEndpoint, reason: str) -> None:
+    """Stop sending to an endpoint and withdraw what was queued for it."""
+    assert endpoint.id is not None
+    endpoint.enabled = False
+    endpoint.disabled_at = endpoint.updated_at = clock.now()
+    endpoint.disabled_reason = reason[:500]
+    session.add(endpoint)
+    withdraw_for_endpoint(session, endpoint.id, f"endpoint disabled: {reason}"[:1000])
+
+
+def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
+    assert endpoint.id is not None
+    withdraw_for_endpoint(session, endpoint.id, "endpoint deleted")
+    session.delete(endpoint)
+    session.flush()
+
+
+def rotate_secret(session: Session, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """A new secret; the old one keeps signing (as a second signature) for a day."""
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = clock.now() + ROTATION_GRACE
+    endpoint.secret = new_secret()
+    endpoint.updated_at = clock.now()
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+# Delivery -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the worker needs of an endpoint, read before the (slow) request."""
+
+    endpoint_id: int
+    url: str
+    secrets: tuple[str, ...]
+
+
+def target_of(endpoint: WebhookEndpoint, now: datetime) -> Target:
+    keys = [endpoint.secret]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None and expires > now:
+        keys.append(endpoint.previous_secret)
+    assert endpoint.id is not None
+    return Target(endpoint_id=endpoint.id, url=endpoint.url, secrets=tuple(keys))
+
+
+def sign(secrets_: tuple[str, ...], message_id: str, sent_at: datetime, body: str) -> str:
+    """The ``webhook-signature`` header: one ``v1,...`` signature per live secret."""
+    return " ".join(Webhook(s).sign(message_id, sent_at, body) for s in secrets_)
+
+
+def encode(payload: dict[str, Any]) -> str:
+    # Receivers verify the exact bytes; compact, stable JSON.
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    ok: bool
+    gone: bool
+    status: int | None
+    detail: str
+
+
+def send(client: httpx.Client, target: Target, message_id: str, payload: dict[str, Any]
+         ) -> WebhookResult:
+    """POST one signed delivery; any 2xx is success, 410 means the endpoint is gone."""
+    body = encode(payload)
+    # The receiver checks this timestamp against its own clock to refuse replays,
+    # so it is the real moment of sending, not the (injectable) business clock.
+    sent_at = datetime.fromtimestamp(int(time.time()), UTC)
+    headers = {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": sign(target.secrets, message_id, sent_at, body),
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+    }
+    try:
+        response = client.post(target.url, content=body.encode("utf-8"), headers=headers)
+    except httpx.TimeoutException:
+        return WebhookResult(False, False, None, f"no answer within {client.timeout.read} s")
+    except httpx.HTTPError as exc:
+        return WebhookResult(False, False, None, f"{type(exc).__name__}: {exc}"[:1000])
+    status = response.status_code
+    if 200 <= status < 300:
+        return WebhookResult(True, False, status, f"HTTP {status}")
+    snippet = response.text[:200].strip()
+    detail = f"HTTP {status}" + (f": {snippet}" if snippet else "")
+    return WebhookResult(False, status == 410, status, detail[:1000])

@@ -1,0 +1,413 @@
+"""The delivery worker: claim due notifications, send them, record every attempt.
+
+Exactly once, as far as a network allows:
+
+* **Claim.** One short transaction takes up to ``worker_batch_size`` open rows
+  whose ``available_at`` has come (``SELECT ... FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL, so concurrent workers take disjoint rows without waiting; on
+  SQLite the write transaction holds the database lock). Each claimed row
+  becomes ``sending`` with a fresh ``claim_token``, one more attempt, and
+  ``available_at`` pushed to the end of its lease.
+* **Send**, outside any transaction: a slow partner must not hold row locks.
+* **Record**, in a second short transaction: the attempt's outcome, and the
+  row's new status, but only while ``claim_token`` is still this claim's.
+* **Crash.** A worker killed mid-batch leaves its rows ``sending``; when the
+  lease ends they are claimable again, the lost attempt is logged as
+  ``abandoned``, and the next worker sends them, with the same ``message_id``
+  (``webhook-id``, ``Message-ID``), so a receiver that got the first copy can
+  tell. Nothing is lost; a copy is possible only for a row whose send had
+  happened but whose record had not.
+* **Failures** back off exponentially (``worker_backoff_seconds`` doubling up
+  to ``worker_backoff_max_seconds``, plus up to 10% jitter); after
+  ``worker_max_attempts`` the row is ``dead`` and listed by
+  ``GET /api/v1/notifications?status=dead``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from app.core import clock
+from app.core.db import open_session
+from app.core.settings import Settings, get_settings
+from app.notifications import email, webhooks
+from app.notifications.models import (
+    AttemptOutcome,
+    Channel,
+    Notification,
+    NotificationAttempt,
+    NotificationStatus,
+    Topic,
+    WebhookEndpoint,
+)
+
+log = logging.getLogger("twinplan.worker")
+
+Sessions = Callable[[], AbstractContextManager[Session]]
+# How often a running worker re-plans the calendar reminders (World Twin Cities
+# Day, anniversaries); they are planned a year ahead, so hourly is plenty.
+SCHEDULE_EVERY = timedelta(hours=1)
+# Any constant: PostgreSQL advisory lock that lets one worker plan at a time.
+_SCHEDULE_LOCK = 5_270_425
+
+
+@contextmanager
+def database_sessions() -> Iterator[Session]:
+    with open_session(write=True) as session:
+        yield session
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: int
+    token: str
+    attempt: int
+    key: str
+    message_id: str
+    channel: Channel
+    topic: Topic
+    recipient: str
+    payload: dict[str, Any]
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome: AttemptOutcome
+    detail: str
+    response_status: int | None = None
+
+
+def default_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:60]
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        sessions: Sessions = database_sessions,
+        settings: Settings | None = None,
+        http: httpx.Client | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.name = (name or default_name())[:100]
+        self.sessions = sessions
+        self.settings = settings or get_settings()
+        self.http = http or httpx.Client(
+            timeout=httpx.Timeout(self.settings.webhook_timeout), follow_redirects=False
+        )
+        self.rng = rng or random.Random()
+        self._last_schedule: datetime | None = None
+
+    def close(self) -> None:
+        self.http.close()
+
+    # Claiming ---------------------------------------------------------------------
+
+    def claim(self) -> list[Claim]:
+        """Lease the next due rows to this worker (one short transaction)."""
+        settings = self.settings
+        with self.sessions() as session:
+            now = clock.now()
+            rows = session.exec(
+                select(Notification)
+                .where(
+                    col(Notification.status).in_(
+                        [NotificationStatus.pending, NotificationStatus.sending]
+                    ),
+                    col(Notification.available_at) <= now,
+                )
+                .order_by(col(Notification.available_at), col(Notification.id))
+                .limit(settings.worker_batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            token = uuid.uuid4().hex
+            claims = []
+            for row in rows:
+                assert row.id is not None
+                if row.status == NotificationStatus.sending:
+                    # Its worker died or overran the lease; the attempt is lost.
+                    self._log_attempt(
+                        session, row, row.attempts, AttemptOutcome.abandoned,
+                        f"lease of {row.claimed_by or 'a worker'} expired before it recorded "
+                        "an outcome",
+                        started_at=row.updated_at, worker=row.claimed_by,
+                    )
+                    if row.attempts >= settings.worker_max_attempts:
+                        self._settle(row, NotificationStatus.dead, now,
+                                     f"gave up after {row.attempts} attempts (last abandoned)")
+                        session.add(row)
+                        continue
+                row.status = NotificationStatus.sending
+                row.attempts += 1
+                row.claim_token = token
+                row.claimed_by = self.name
+                row.available_at = now + timedelta(seconds=settings.worker_lease_seconds)
+                row.updated_at = now
+                session.add(row)
+                claims.append(
+                    Claim(
+                        id=row.id, token=token, attempt=row.attempts, key=row.key,
+                        message_id=row.message_id, channel=Channel(row.channel),
+                        topic=Topic(row.topic), recipient=row.recipient,
+                        payload=dict(row.payload), due_at=row.due_at,
+                    )
+                )
+            session.commit()
+        return claims
+
+    # Handling ---------------------------------------------------------------------
+
+    def handle(self, claim: Claim) -> Outcome:
+        started = clock.now()
+        try:
+            if claim.channel == Channel.reminder:
+                return self._expand(claim, started)
+            if claim.channel == Channel.email:
+                result = self._send_email(claim)
+            else:
+                result = self._send_webhook(claim)
+        except Exception as exc:  # a bug or a bad row must not stop the worker
+            log.exception("notification %s failed unexpectedly", claim.id)
+            result = Outcome(AttemptOutcome.failed, f"internal error: {type(exc).__name__}")
+        self.record(claim, result, started)
+        return result
+
+    def _send_email(self, claim: Claim) -> Outcome:
+        message = email.build_message(self.settings, claim.message_id, claim.payload)
+        sent = email.send(self.settings, message)
+        if sent.ok:
+            return Outcome(AttemptOutcome.delivered, sent.detail, sent.code)
+        outcome = AttemptOutcome.refused if sent.permanent else AttemptOutcome.failed
+        return Outcome(outcome, sent.detail, sent.code)
+
+    def _send_webhook(self, claim: Claim) -> Outcome:
+        with self.sessions() as session:
+            endpoint = session.get(WebhookEndpoint, int(claim.recipient))
+            target = (
+                webhooks.target_of(endpoint, clock.now())
+                if endpoint is not None and endpoint.enabled else None
+            )
+            session.rollback()
+        if target is None:
+            return Outcome(AttemptOutcome.withdrawn, "the endpoint was deleted or disabled")
+        sent = webhooks.send(self.http, target, claim.message_id, claim.payload)
+        if sent.ok:
+            return Outcome(AttemptOutcome.delivered, sent.detail, sent.status)
+        if sent.gone:
+            return Outcome(AttemptOutcome.refused, sent.detail + " (endpoint disabled)",
+                           sent.status)
+        return Outcome(AttemptOutcome.failed, sent.detail, sent.status)
+
+    def _expand(self, claim: Claim, started: datetime) -> Outcome:
+        """A due reminder becomes its recipients' emails and webhooks, in one transaction."""
+        from app.reminders.service import expand_reminder
+
+        try:
+            with self.sessions() as session:
+                row = self._own_row(session, claim)
+                if row is None:
+                    return Outcome(AttemptOutcome.abandoned, "lease lost")
+                result = expand_reminder(session, row, clock.now())
+                if result.moved_to is not None:
+                    # Its event or city changed; it waits for its new moment (not an attempt).
+                    row.status = NotificationStatus.pending
+                    row.attempts -= 1
+                    row.due_at = row.available_at = result.moved_to
+                    row.claim_token = row.claimed_by = None
+                    row.updated_at = clock.now()
+                    session.add(row)
+                    session.commit()
+                    return Outcome(AttemptOutcome.withdrawn, result.detail)
+                outcome = Outcome(result.outcome, result.detail)
+                self._apply(session, row, claim, outcome, started)
+                session.commit()
+                return outcome
+        except Exception as exc:
+            log.exception("reminder %s could not be expanded", claim.id)
+            outcome = Outcome(AttemptOutcome.failed, f"internal error: {type(exc).__name__}")
+            self.record(claim, outcome, started)
+            return outcome
+
+    # Recording --------------------------------------------------------------------
+
+    def record(self, claim: Claim, result: Outcome, started: datetime) -> None:
+        """Log the attempt and settle the row, if this claim still owns it."""
+        with self.sessions() as session:
+            row = session.exec(
+                select(Notification)
+                .where(Notification.id == claim.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).first()
+            if row is None:
+                return
+            if row.claim_token == claim.token and row.status == NotificationStatus.sending:
+                self._apply(session, row, claim, result, started)
+            else:
+                # Another worker took the row over after our lease ran out. Its
+                # outcome stands; ours is only logged (and a success still counts
+                # if nobody is sending it right now).
+                self._log_attempt(session, row, claim.attempt, result.outcome,
+                                  f"{result.detail} (after the lease had passed to another "
+                                  "worker)", started_at=started,
+                                  response_status=result.response_status)
+                if (result.outcome == AttemptOutcome.delivered
+                        and row.status == NotificationStatus.pending):
+                    self._settle(row, NotificationStatus.delivered, clock.now(), None)
+                    session.add(row)
+            session.commit()
+
+    def _own_row(self, session: Session, claim: Claim) -> Notification | None:
+        row = session.exec(
+            select(Notification)
+            .where(Notification.id == claim.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
+        if row is None or row.claim_token != claim.token:
+            return None
+        return row
+
+    def _apply(
+        self, session: Session, row: Notification, claim: Claim, result: Outcome,
+        started: datetime,
+    ) -> None:
+        now = clock.now()
+        self._log_attempt(session, row, claim.attempt, result.outcome, result.detail,
+                          started_at=started, response_status=result.response_status)
+        match result.outcome:
+            case AttemptOutcome.delivered:
+                self._settle(row, NotificationStatus.delivered, now, None)
+            case AttemptOutcome.missed:
+                self._settle(row, NotificationStatus.missed, now, result.detail)
+            case AttemptOutcome.withdrawn:
+                self._settle(row, NotificationStatus.withdrawn, now, result.detail)
+            case AttemptOutcome.refused:
+                self._settle(row, NotificationStatus.dead, now, result.detail)
+                if row.channel == Channel.webhook and result.response_status == 410:
+                    endpoint = session.get(WebhookEndpoint, int(row.recipient))
+                    if endpoint is not None and endpoint.enabled:
+                        webhooks.disable(session, endpoint, "the receiver answered 410 Gone")
+            case _:
+                if row.attempts >= self.settings.worker_max_attempts:
+                    self._settle(row, NotificationStatus.dead, now,
+                                 f"gave up after {row.attempts} attempts: {result.detail}")
+                else:
+                    row.status = NotificationStatus.pending
+                    row.available_at = now + self.backoff(row.attempts)
+                    row.last_error = result.detail[:1000]
+                    row.claim_token = row.claimed_by = None
+                    row.updated_at = now
+        session.add(row)
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Delay before the next try after ``attempts`` failures: doubling, capped, jittered."""
+        base = self.settings.worker_backoff_seconds
+        delay = min(base * 2 ** max(0, attempts - 1), self.settings.worker_backoff_max_seconds)
+        return timedelta(seconds=delay * (1 + 0.1 * self.rng.random()))
+
+    @staticmethod
+    def _settle(row: Notification, status: NotificationStatus, now: datetime,
+                error: str | None) -> None:
+        row.status = status
+        row.claim_token = row.claimed_by = None
+        row.updated_at = now
+        if status == NotificationStatus.delivered:
+            row.delivered_at = now
+            row.last_error = None
+        elif error is not None:
+            row.last_error = error[:1000]
+
+    def _log_attempt(
+        self,
+        session: Session,
+        row: Notification,
+        number: int,
+        outcome: AttemptOutcome,
+        detail: str,
+        *,
+        started_at: datetime,
+        response_status: int | None = None,
+        worker: str | None = None,
+    ) -> None:
+        assert row.id is not None
+        session.add(
+            NotificationAttempt(
+                notification_id=row.id,
+                number=number,
+                worker=(worker or self.name)[:100],
+                started_at=started_at,
+                finished_at=clock.now(),
+                outcome=outcome,
+                response_status=response_status,
+                detail=detail[:1000],
+            )
+        )
+
+    # Loops ------------------------------------------------------------------------
+
+    def run_once(self, stop: threading.Event | None = None) -> int:
+        """Deliver everything due now; the number of notifications handled."""
+        handled = 0
+        while stop is None or not stop.is_set():
+            claims = self.claim()
+            if not claims:
+                break
+            for claim in claims:
+                self.handle(claim)
+                handled += 1
+        return handled
+
+    def schedule(self) -> int:
+        """Plan calendar reminders (one worker at a time on PostgreSQL)."""
+        from app.reminders.service import schedule_reminders
+
+        with self.sessions() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                got = session.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _SCHEDULE_LOCK}
+                ).scalar()
+                if not got:
+                    return 0
+            added = schedule_reminders(session, clock.now())
+            session.commit()
+        self._last_schedule = clock.now()
+        return added
+
+    def run(self, stop: threading.Event, *, plan: bool = True) -> None:
+        """Until ``stop`` is set: plan reminders hourly, deliver, then wait a poll interval."""
+        log.info("worker %s started", self.name)
+        while not stop.is_set():
+            if plan and (self._last_schedule is None
+                         or clock.now() - self._last_schedule >= SCHEDULE_EVERY):
+                try:
+                    self.schedule()
+                except Exception:
+                    log.exception("planning reminders failed; will retry")
+                    self._last_schedule = clock.now()
+            try:
+                handled = self.run_once(stop)
+            except Exception:
+                # The database went away, say: wait and try again, never exit.
+                log.exception("delivery loop failed; retrying after the poll interval")
+                handled = 0
+            if not handled:
+                stop.wait(self.settings.worker_poll_seconds)
+        log.info("worker %s stopped", self.name)

@@ -1,0 +1,1 @@
+"""World Twin Cities Day, reminder rules, and when each reminder is due."""

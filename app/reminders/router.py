@@ -1,0 +1,128 @@
+"""HTTP endpoints: World Twin Cities Day, a city's planning view and reminder rules."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AfterValidator
+
+from app.cities.models import TimezoneName
+from app.core import clock
+from app.core.db import SessionDep, TransactionalRoute
+from app.core.security import CurrentPrincipal, MaybePrincipal
+from app.core.types import PathId
+from app.reminders import service
+from app.reminders.models import (
+    NextTwinCitiesDayPublic,
+    ReminderRulesPublic,
+    ReminderRulesUpdate,
+    TwinCitiesDayPlan,
+    TwinCitiesDayPublic,
+)
+from app.reminders.twin_cities_day import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    last_sunday_of_april,
+    next_twin_cities_day,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["twin cities day"], route_class=TransactionalRoute)
+
+
+def _since_1962(year: int) -> int:
+    if year < FIRST_YEAR:
+        raise ValueError(
+            f"World Twin Cities Day did not exist yet in {year}: the World Federation of "
+            f"Twin Cities instituted it in {FIRST_YEAR} (the last Sunday of April)"
+        )
+    return year
+
+
+Year = Annotated[
+    int,
+    Query(le=LAST_YEAR, description=f"{FIRST_YEAR} or later (default: this year, UTC)."),
+    AfterValidator(_since_1962),
+]
+
+
+def _day(year: int) -> TwinCitiesDayPublic:
+    day = last_sunday_of_april(year)
+    return TwinCitiesDayPublic(year=year, date=day, weekday=f"{day:%A}")
+
+
+@router.get("/twin-cities-day", response_model=TwinCitiesDayPublic)
+def twin_cities_day(year: Year | None = None) -> object:
+    """The date of World Twin Cities Day (the last Sunday of April) in `year`."""
+    return _day(year if year is not None else clock.now().year)
+
+
+@router.get("/twin-cities-day/next", response_model=NextTwinCitiesDayPublic)
+def next_day(
+    tz: Annotated[
+        TimezoneName,
+        Query(description="Whose today: near midnight it differs between zones."),
+    ] = "UTC",
+) -> object:
+    """The next World Twin Cities Day on or after today in `tz`, and the days until it."""
+    found = next_twin_cities_day(clock.now(), tz)
+    return NextTwinCitiesDayPublic(
+        **_day(found.day.year).model_dump(),
+        timezone=tz,
+        today=found.today,
+        days_remaining=found.days_remaining,
+    )
+
+
+@router.get(
+    "/cities/{city_id}/twin-cities-day", response_model=TwinCitiesDayPlan, tags=["cities"]
+)
+def twin_cities_day_plan(
+    city_id: PathId,
+    session: SessionDep,
+    principal: MaybePrincipal,
+    year: Year | None = None,
+    window_days: Annotated[
+        int, Query(ge=0, le=30, description="'Around' the day: this many days either side.")
+    ] = service.DEFAULT_WINDOW_DAYS,
+) -> object:
+    """A city's active twinnings around World Twin Cities Day: which have an event
+    involving both cities on or around the day, and which have none.
+
+    Only events the caller may see count (anonymous callers: public events).
+    """
+    return service.twin_cities_day_plan(
+        session, city_id, year if year is not None else clock.now().year, principal,
+        window_days,
+    )
+
+
+@router.get(
+    "/cities/{city_id}/reminder-rules", response_model=ReminderRulesPublic, tags=["reminders"]
+)
+def read_reminder_rules(
+    city_id: PathId, session: SessionDep, principal: CurrentPrincipal
+) -> object:
+    """Who hears what, and when: the city's rules, defaults filled in."""
+    principal.require_city(city_id)
+    return service.get_rules(session, city_id)
+
+
+@router.patch(
+    "/cities/{city_id}/reminder-rules", response_model=ReminderRulesPublic, tags=["reminders"]
+)
+def update_reminder_rules(
+    city_id: PathId,
+    body: ReminderRulesUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> object:
+    """Change the city's rules (admin, or the city's coordinator); its reminders are
+    planned again at once. An empty list turns that reminder off.
+
+    Defaults: World Twin Cities Day 60, 30 and 7 days before; events 14 and 2
+    days before; anniversaries (5, 10, 20, 25, 30... years) 30 days before; at
+    09:00 in the city's timezone.
+    """
+    principal.require_city(city_id)
+    return service.update_rules(session, city_id, body)
