@@ -11,6 +11,7 @@ from pydantic import Field as PField
 from sqlalchemy import JSON, CheckConstraint, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.calendars.urls import city_feed_path, feed_url, partnership_feed_path, webcal_url
 from app.cities import geo
 from app.core.db import UTCDateTime, utcnow
 from app.core.types import PartialDate, RowId, partial_date_year
@@ -110,6 +111,18 @@ class CityPublic(CityBase):
     notes: str | None
     created_at: datetime
     updated_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def feed_url(self) -> str:
+        """The city's public iCalendar feed."""
+        return feed_url(city_feed_path(self.id))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def webcal_url(self) -> str:
+        """The same feed as a `webcal://` link, which calendar apps subscribe to."""
+        return webcal_url(city_feed_path(self.id))
 
 
 class PartnershipStatus(StrEnum):
@@ -215,6 +228,18 @@ class PartnershipPublic(SQLModel):
     @property
     def established_year(self) -> int | None:
         return partial_date_year(self.established_on)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def feed_url(self) -> str:
+        """The twinning's public iCalendar feed."""
+        return feed_url(partnership_feed_path(self.id))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def webcal_url(self) -> str:
+        """The same feed as a `webcal://` link, which calendar apps subscribe to."""
+        return webcal_url(partnership_feed_path(self.id))
 
 
 class PartnerPublic(SQLModel):

@@ -1,0 +1,108 @@
+"""RFC 5545 content lines, written by hand because it is hot.
+
+icalendar's component model spends 0.1-0.3 ms per VEVENT; a feed of 5,000
+events would take a second to build. These few functions write the same
+lines in a few microseconds each: TEXT escaping (section 3.3.11), folding at
+75 octets without splitting a UTF-8 sequence (3.1), and the DATE, DATE-TIME,
+UTC-OFFSET and DURATION forms. The tests check the output with icalendar,
+ical.js and vobject.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+
+CRLF = b"\r\n"
+MAX_OCTETS = 75
+
+# Controls are not allowed in TEXT (RFC 5545 3.3.11: TSAFE-CHAR excludes CTL);
+# tab is. Line and paragraph separators become escaped newlines: some parsers
+# split lines on them (Python's str.splitlines does), and an unescaped one in
+# a title must not start a new content line anywhere.
+_NEWLINES = "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"
+_DROP = dict.fromkeys([*range(0, 9), *range(14, 28), 31, 127])
+
+
+def escape_text(value: str) -> str:
+    """A TEXT value: backslash, semicolon, comma and newlines escaped, controls dropped."""
+    for newline in _NEWLINES:
+        if newline in value:
+            value = value.replace(newline, "\n")
+    value = value.translate(_DROP)
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\n", "\\n")
+    )
+
+
+def fold(line: str) -> bytes:
+    """One content line as UTF-8, folded at 75 octets, with its CRLF.
+
+    A continuation line starts with one space, so it carries 74 octets of the
+    value. A cut never lands inside a multi-byte character: it moves back to
+    the character's first octet (continuation octets are 0b10xxxxxx).
+    """
+    data = line.encode("utf-8", "replace")
+    if len(data) <= MAX_OCTETS:
+        return data + CRLF
+    parts = []
+    start, limit = 0, MAX_OCTETS
+    while len(data) - start > limit:
+        cut = start + limit
+        while data[cut] & 0xC0 == 0x80:
+            cut -= 1
+        parts.append(data[start:cut])
+        start, limit = cut, MAX_OCTETS - 1
+    parts.append(data[start:])
+    return b"\r\n ".join(parts) + CRLF
+
+
+def lines(content: Iterable[str]) -> bytes:
+    return b"".join(fold(line) for line in content)
+
+
+def utc_stamp(value: datetime) -> str:
+    """DATE-TIME in UTC form, whole seconds: ``20270520T073000Z``."""
+    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def local_stamp(value: datetime) -> str:
+    """DATE-TIME as wall-clock time, for use with a TZID (or floating)."""
+    return value.strftime("%Y%m%dT%H%M%S")
+
+
+def date_stamp(value: date) -> str:
+    return value.strftime("%Y%m%d")
+
+
+def utc_offset(delta: timedelta) -> str:
+    """UTC-OFFSET: ``+0300``, ``-0930``, ``+023017`` (seconds only when there are some)."""
+    seconds = int(delta.total_seconds())
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours:02d}{minutes:02d}" + (f"{secs:02d}" if secs else "")
+
+
+def duration(delta: timedelta) -> str:
+    """DURATION, whole seconds: ``PT1H``, ``-P30D``, ``P1DT2H``."""
+    seconds = int(delta.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    days, rest = divmod(abs(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    out = f"{sign}P"
+    if days:
+        out += f"{days}D"
+    if hours or minutes or secs or not days:
+        out += "T"
+        if hours:
+            out += f"{hours}H"
+        if minutes:
+            out += f"{minutes}M"
+        if secs or not (hours or minutes):
+            out += f"{secs}S"
+    return out
