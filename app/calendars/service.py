@@ -223,8 +223,9 @@ def _kinds_key(kinds: Sequence[EventKind]) -> tuple[str, str]:
 
 
 def _kinds_title(kinds: Sequence[EventKind]) -> str:
+    # No commas in calendar names: clients read X-WR-CALNAME without unescaping "\,".
     unique = sorted({str(k) for k in kinds})
-    return " (" + ", ".join(render.kind_label(k).lower() for k in unique) + ")" if unique else ""
+    return " (" + " / ".join(render.kind_label(k).lower() for k in unique) + ")" if unique else ""
 
 
 def city_feed(
@@ -245,7 +246,7 @@ def city_feed(
             header=FeedHeader(
                 name=f"{city.name}: twin city exchanges{_kinds_title(kinds)}",
                 description=f"Public exchange events that {city.name} ({city.country_code}) "
-                "hosts or takes part in, from Twinplan.",
+                "hosts or takes part in (Twinplan).",
                 timezone=city.timezone,
                 source_url=feed_url(city_feed_path(city_id)) + query_string,
             ),
@@ -257,7 +258,7 @@ def city_feed(
         key=f"token:{token.id}{key_suffix}",
         header=FeedHeader(
             name=f"{city.name}: all exchanges{_kinds_title(kinds)}",
-            description=f"Every exchange event of {city.name} ({city.country_code}), "
+            description=f"Every exchange event of {city.name} ({city.country_code}) "
             "including partners-only and private ones. Do not share this link.",
             timezone=city.timezone,
         ),
@@ -285,7 +286,7 @@ def partnership_feed(
         header=FeedHeader(
             name=f"{a.name} – {b.name}: twin city exchanges{_kinds_title(kinds)}",
             description=f"Public exchange events of the twinning of {a.name} "
-            f"({a.country_code}) and {b.name} ({b.country_code}), from Twinplan.",
+            f"({a.country_code}) and {b.name} ({b.country_code}) (Twinplan).",
             timezone=a.timezone,
             source_url=feed_url(partnership_feed_path(partnership_id)) + query_string,
         ),
@@ -318,7 +319,7 @@ def participant_feed(
         key=f"token:{token.id}{key_suffix}",
         header=FeedHeader(
             name=f"My exchange agenda{_kinds_title(kinds)}",
-            description="The exchange events you hold a place at, from Twinplan. "
+            description="The exchange events you hold a place at (Twinplan). "
             "Do not share this link.",
             timezone=home.timezone if home else None,
         ),

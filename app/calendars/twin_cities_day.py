@@ -41,7 +41,7 @@ def twin_cities_day_feed(base_url: str) -> bytes:
     first = _last_sunday_of_april(FIRST_YEAR)
     header = FeedHeader(
         name=NAME,
-        description="The last Sunday of April, every year since 1962.",
+        description="The last Sunday of April every year since 1962.",
         # All-day dates are floating: naming a zone would pin the day (and its
         # alarms) to that zone in some clients instead of the subscriber's own.
         timezone=None,
