@@ -25,7 +25,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint check check-migrations bench clean
+.PHONY: help install js-deps run test lint check check-migrations bench clean
 
 help:
 	@echo "make run      install, migrate, seed demo data, serve (TWINPLAN_HOST/TWINPLAN_PORT)"
@@ -52,8 +52,19 @@ run: $(SYNCED)
 	$(BIN)/twinplan seed-demo
 	$(BIN)/twinplan serve
 
+# Mozilla's ical.js for the feed tests, exactly as package-lock.json pins it;
+# reinstalled only when the lock changes.
+JS_DIR := tests/calendars/js
+JS_DEPS := $(JS_DIR)/node_modules/.installed
+
+$(JS_DEPS): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+js-deps: $(JS_DEPS)
+
 # pytest exits 5 when it collected nothing; that is a failure, say so.
-test: $(SYNCED)
+test: $(SYNCED) $(JS_DEPS)
 	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	exit $$status
