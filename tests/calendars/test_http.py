@@ -1,0 +1,201 @@
+"""HTTP behaviour of the feeds: validators, 304, HEAD, caching headers, and a
+Last-Modified that moves forward whenever the content changes."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+import pytest
+
+from app.calendars import service
+from app.core.clock import frozen_at
+from tests.calendars.conftest import city_path, get_feed
+
+
+def last_modified(response: Any) -> datetime:
+    return parsedate_to_datetime(response.headers["last-modified"])
+
+
+def later(minutes: int) -> Any:
+    """Freeze the clock some minutes ahead, so that a change is seconds apart from the last."""
+    return frozen_at(datetime.now(UTC) + timedelta(minutes=minutes))
+
+
+@pytest.fixture
+def choir(world, make_event):
+    return make_event(world.kostroma, [world.mary], title="Choir", status="confirmed")
+
+
+@pytest.fixture
+def no_building(monkeypatch):
+    """Fail the test if anything assembles or renders a feed."""
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("the feed was built")
+
+    monkeypatch.setattr(service, "assemble", refuse)
+    monkeypatch.setattr(service.render, "render_event", refuse)
+    service.clear_caches()
+
+
+def test_headers_of_a_feed(client, world, choir):
+    response = get_feed(client, city_path(world.kostroma))
+    assert response.headers["etag"] == '"' + hashlib.sha256(response.content).hexdigest() + '"'
+    assert not response.headers["etag"].startswith("W/")
+    assert response.headers["cache-control"] == "no-cache"
+    assert int(response.headers["content-length"]) == len(response.content)
+    # Last-Modified is the newest thing the feed shows (its events, its cities).
+    assert last_modified(response) == max(choir.updated_at, world.kassel.updated_at).replace(
+        microsecond=0)
+
+
+def test_if_none_match_gives_304_without_building_anything(client, world, choir, request):
+    first = get_feed(client, city_path(world.kostroma))
+    request.getfixturevalue("no_building")
+    again = client.get(city_path(world.kostroma),
+                       headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == first.headers["etag"]
+    assert again.headers["last-modified"] == first.headers["last-modified"]
+    for header in (f'W/{first.headers["etag"]}', f'"other", {first.headers["etag"]}', "*"):
+        assert client.get(city_path(world.kostroma),
+                          headers={"If-None-Match": header}).status_code == 304
+
+
+def test_if_modified_since_gives_304_when_nothing_changed_after(client, world, choir, request):
+    first = get_feed(client, city_path(world.kostroma))
+    request.getfixturevalue("no_building")
+    same = client.get(city_path(world.kostroma),
+                      headers={"If-Modified-Since": first.headers["last-modified"]})
+    assert same.status_code == 304
+    after = format_datetime(last_modified(first) + timedelta(hours=1), usegmt=True)
+    assert client.get(city_path(world.kostroma),
+                      headers={"If-Modified-Since": after}).status_code == 304
+
+
+def test_stale_validators_get_the_feed(client, world, choir):
+    first = get_feed(client, city_path(world.kostroma))
+    before = format_datetime(last_modified(first) - timedelta(seconds=1), usegmt=True)
+    for headers in ({"If-None-Match": '"stale"'},
+                    {"If-Modified-Since": before},
+                    {"If-Modified-Since": "not a date"},
+                    # If-None-Match decides when both are sent (RFC 9110 13.2.2).
+                    {"If-None-Match": '"stale"',
+                     "If-Modified-Since": first.headers["last-modified"]}):
+        response = client.get(city_path(world.kostroma), headers=headers)
+        assert response.status_code == 200, headers
+        assert response.content == first.content
+
+
+def test_head_has_the_headers_of_get_and_no_body(client, world, choir, request):
+    first = get_feed(client, city_path(world.kostroma))
+    request.getfixturevalue("no_building")
+    head = client.head(city_path(world.kostroma))
+    assert head.status_code == 200
+    assert head.content == b""
+    for name in ("etag", "last-modified", "content-type", "cache-control", "content-length"):
+        assert head.headers[name] == first.headers[name], name
+
+
+def test_head_of_a_feed_never_served_before(client, world, choir):
+    head = client.head(city_path(world.kostroma))
+    assert head.status_code == 200 and head.content == b""
+    full = get_feed(client, city_path(world.kostroma))
+    assert head.headers["etag"] == full.headers["etag"]
+    assert int(head.headers["content-length"]) == len(full.content)
+
+
+def test_an_edit_moves_etag_and_last_modified(client, world, choir, admin):
+    first = get_feed(client, city_path(world.kostroma))
+    tag = client.get(f"/api/v1/events/{choir.id}").headers["etag"]
+    with later(10):
+        assert client.patch(f"/api/v1/events/{choir.id}", json={"title": "Choir of the Volga"},
+                            headers={**admin, "If-Match": tag}).status_code == 200
+        second = client.get(city_path(world.kostroma),
+                            headers={"If-None-Match": first.headers["etag"],
+                                     "If-Modified-Since": first.headers["last-modified"]})
+    assert second.status_code == 200
+    assert second.headers["etag"] != first.headers["etag"]
+    assert last_modified(second) > last_modified(first)
+    assert client.get(city_path(world.kostroma), headers={
+        "If-Modified-Since": first.headers["last-modified"]}).status_code == 200
+
+
+def test_a_change_subscribers_cannot_see_keeps_the_feed_as_it_was(client, world, choir, admin):
+    first = get_feed(client, city_path(world.kostroma))
+    with later(10):
+        # Any change to a city changes every feed's fingerprint (feeds show city
+        # names); a population does not show, so the bytes and their date stay.
+        assert client.patch(f"/api/v1/cities/{world.mary.id}", json={"population": 167_000},
+                            headers=admin).status_code == 200
+        second = get_feed(client, city_path(world.kostroma))
+    assert second.content == first.content
+    assert second.headers["etag"] == first.headers["etag"]
+    assert second.headers["last-modified"] == first.headers["last-modified"]
+
+
+@pytest.mark.parametrize("change", ["private", "unguest", "cancel", "new event", "rename city"])
+def test_last_modified_moves_forward_when_content_changes(
+    client, world, make_event, admin, change
+):
+    """Deletions too: an event that leaves the feed leaves no row to date the change by."""
+    kept = make_event(world.kassel, [world.kostroma], title="Kept")
+    moving = make_event(world.kassel, [world.kostroma, world.mary], title="Moving")
+    first = get_feed(client, city_path(world.kostroma))
+    tag = client.get(f"/api/v1/events/{moving.id}").headers["etag"]
+    with later(10):
+        if change == "private":
+            response = client.patch(f"/api/v1/events/{moving.id}", json={"visibility": "private"},
+                                    headers={**admin, "If-Match": tag})
+        elif change == "unguest":
+            response = client.patch(f"/api/v1/events/{moving.id}",
+                                    json={"guest_city_ids": [world.mary.id]},
+                                    headers={**admin, "If-Match": tag})
+        elif change == "cancel":
+            response = client.post(f"/api/v1/events/{moving.id}/cancel", headers=admin,
+                                   json={"reason": "storm"})
+        elif change == "new event":
+            make_event(world.kassel, [world.kostroma], title="Newcomer")
+            response = None
+        else:
+            response = client.patch(f"/api/v1/cities/{world.kassel.id}", headers=admin,
+                                    json={"name": "Kassel an der Fulda"})
+        assert response is None or response.status_code == 200, response.text
+        second = client.get(city_path(world.kostroma),
+                            headers={"If-Modified-Since": first.headers["last-modified"]})
+    assert second.status_code == 200
+    assert second.headers["etag"] != first.headers["etag"]
+    assert last_modified(second) > last_modified(first)
+    assert f"twinplan-event-{kept.id}@" in second.text
+
+
+def test_feed_state_is_shared_so_a_fresh_worker_answers_304_without_building(
+    client, world, choir, request
+):
+    """A worker that never built this feed (empty caches) still knows its ETag."""
+    first = get_feed(client, city_path(world.kostroma))
+    request.getfixturevalue("no_building")  # also empties every cache
+    assert client.get(city_path(world.kostroma), headers={
+        "If-None-Match": first.headers["etag"]}).status_code == 304
+
+
+def test_one_edit_rebuilds_one_event(client, world, make_event, admin, monkeypatch):
+    events = [make_event(world.kostroma, [world.mary], title=f"Event {i}") for i in range(5)]
+    get_feed(client, city_path(world.kostroma))
+    rendered: list[int] = []
+    original = service.render.render_event
+
+    def counting(event: Any, *args: Any, **kwargs: Any) -> Any:
+        rendered.append(event.id)
+        return original(event, *args, **kwargs)
+
+    monkeypatch.setattr(service.render, "render_event", counting)
+    tag = client.get(f"/api/v1/events/{events[2].id}").headers["etag"]
+    assert client.patch(f"/api/v1/events/{events[2].id}", json={"title": "Edited"},
+                        headers={**admin, "If-Match": tag}).status_code == 200
+    assert "Edited" in get_feed(client, city_path(world.kostroma)).text
+    assert rendered == [events[2].id]
