@@ -83,6 +83,7 @@ class Claim:
     recipient: str
     payload: dict[str, Any]
     due_at: datetime
+    lease_until: datetime
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ class Worker:
                 .with_for_update(skip_locked=True)
             ).all()
             token = uuid.uuid4().hex
+            lease_until = now + timedelta(seconds=settings.worker_lease_seconds)
             claims = []
             for row in rows:
                 assert row.id is not None
@@ -158,7 +160,7 @@ class Worker:
                 row.attempts += 1
                 row.claim_token = token
                 row.claimed_by = self.name
-                row.available_at = now + timedelta(seconds=settings.worker_lease_seconds)
+                row.available_at = lease_until
                 row.updated_at = now
                 session.add(row)
                 claims.append(
@@ -166,7 +168,7 @@ class Worker:
                         id=row.id, token=token, attempt=row.attempts, key=row.key,
                         message_id=row.message_id, channel=Channel(row.channel),
                         topic=Topic(row.topic), recipient=row.recipient,
-                        payload=dict(row.payload), due_at=row.due_at,
+                        payload=dict(row.payload), due_at=row.due_at, lease_until=lease_until,
                     )
                 )
             session.commit()
@@ -176,6 +178,10 @@ class Worker:
 
     def handle(self, claim: Claim) -> Outcome:
         started = clock.now()
+        if started >= claim.lease_until:
+            # A batch that ran this long may already be in another worker's hands:
+            # sending now could only add a copy.
+            return Outcome(AttemptOutcome.abandoned, "lease ran out before it was sent")
         try:
             if claim.channel == Channel.reminder:
                 return self._expand(claim, started)
@@ -204,7 +210,7 @@ class Worker:
                 webhooks.target_of(endpoint, clock.now())
                 if endpoint is not None and endpoint.enabled else None
             )
-            session.rollback()
+            session.commit()
         if target is None:
             return Outcome(AttemptOutcome.withdrawn, "the endpoint was deleted or disabled")
         sent = webhooks.send(self.http, target, claim.message_id, claim.payload)
