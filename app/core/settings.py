@@ -120,9 +120,9 @@ def describe_settings_error(exc: ValidationError) -> str:
     """One line per bad value, naming the environment variable to fix."""
     parts = []
     for err in exc.errors():
-        field = str(err["loc"][0]) if err["loc"] else "?"
         msg = str(err["msg"]).removeprefix("Value error, ")
-        parts.append(f"TWINPLAN_{field.upper()}: {msg}")
+        # Checks across several values name their variables in the message.
+        parts.append(f"TWINPLAN_{str(err['loc'][0]).upper()}: {msg}" if err["loc"] else msg)
     return "invalid configuration: " + "; ".join(parts)
 
 
