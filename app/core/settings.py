@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # The delivery worker. A claimed row is leased: if the worker dies, the row is
     # retried once the lease expires, so the lease must outlast a whole batch.
     worker_batch_size: int = Field(default=10, ge=1, le=1000)
+    # Deliveries of a batch in flight at once, each in its own thread and
+    # transaction: one slow partner must not hold up the others.
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
     worker_lease_seconds: float = Field(default=120, gt=0, le=86_400)
     worker_poll_seconds: float = Field(default=2, gt=0, le=3600)
     worker_backoff_seconds: float = Field(default=30, gt=0, le=86_400)
@@ -98,6 +101,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "TWINPLAN_WORKER_BACKOFF_MAX_SECONDS must not be below "
                 "TWINPLAN_WORKER_BACKOFF_SECONDS"
+            )
+        if self.worker_concurrency > self.db_pool_size + self.db_max_overflow:
+            raise ValueError(
+                "TWINPLAN_WORKER_CONCURRENCY must not exceed TWINPLAN_DB_POOL_SIZE + "
+                "TWINPLAN_DB_MAX_OVERFLOW: every delivery in flight records its outcome "
+                "on its own connection"
             )
         loopback = self.smtp_host in ("127.0.0.1", "::1", "localhost")
         if self.smtp_password is not None and not self.smtp_starttls and not loopback:

@@ -32,13 +32,14 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import insert, text, update
 from sqlmodel import Session, col, select
 
 from app.core import clock
@@ -56,6 +57,8 @@ from app.notifications.models import (
 )
 
 log = logging.getLogger("twinplan.worker")
+_NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
+_ATTEMPT = NotificationAttempt.__table__  # type: ignore[attr-defined]
 
 Sessions = Callable[[], AbstractContextManager[Session]]
 # How often a running worker re-plans the calendar reminders (World Twin Cities
@@ -84,6 +87,8 @@ class Claim:
     payload: dict[str, Any]
     due_at: datetime
     lease_until: datetime
+    # Webhooks: the endpoint as it was when claimed (None: deleted or disabled).
+    target: webhooks.Target | None = None
 
 
 @dataclass(frozen=True)
@@ -171,8 +176,23 @@ class Worker:
                         payload=dict(row.payload), due_at=row.due_at, lease_until=lease_until,
                     )
                 )
+            targets = self._targets(session, claims, now)
             session.commit()
-        return claims
+        return [replace(c, target=targets.get(c.recipient)) if c.channel == Channel.webhook
+                else c for c in claims]
+
+    @staticmethod
+    def _targets(session: Session, claims: list[Claim], now: datetime
+                 ) -> dict[str, webhooks.Target]:
+        """The batch's endpoints, read in the claim's transaction (one query, not one each)."""
+        ids = {int(c.recipient) for c in claims if c.channel == Channel.webhook}
+        if not ids:
+            return {}
+        endpoints = session.exec(
+            select(WebhookEndpoint).where(col(WebhookEndpoint.id).in_(ids),
+                                          col(WebhookEndpoint.enabled))
+        ).all()
+        return {str(e.id): webhooks.target_of(e, now) for e in endpoints}
 
     # Handling ---------------------------------------------------------------------
 
@@ -204,13 +224,7 @@ class Worker:
         return Outcome(outcome, sent.detail, sent.code)
 
     def _send_webhook(self, claim: Claim) -> Outcome:
-        with self.sessions() as session:
-            endpoint = session.get(WebhookEndpoint, int(claim.recipient))
-            target = (
-                webhooks.target_of(endpoint, clock.now())
-                if endpoint is not None and endpoint.enabled else None
-            )
-            session.commit()
+        target = claim.target
         if target is None:
             return Outcome(AttemptOutcome.withdrawn, "the endpoint was deleted or disabled")
         sent = webhooks.send(self.http, target, claim.message_id, claim.payload)
@@ -255,6 +269,12 @@ class Worker:
 
     def record(self, claim: Claim, result: Outcome, started: datetime) -> None:
         """Log the attempt and settle the row, if this claim still owns it."""
+        if result.outcome in (AttemptOutcome.delivered, AttemptOutcome.failed):
+            with self.sessions() as session:
+                if self._record_owned(session, claim, result, started):
+                    session.commit()
+                    return
+                session.rollback()
         with self.sessions() as session:
             row = session.exec(
                 select(Notification)
@@ -279,6 +299,39 @@ class Worker:
                     self._settle(row, NotificationStatus.delivered, clock.now(), None)
                     session.add(row)
             session.commit()
+
+    def _record_owned(self, session: Session, claim: Claim, result: Outcome,
+                      started: datetime) -> bool:
+        """The common case in two statements: settle the row if the claim still owns
+        it (a fenced UPDATE), and log the attempt. False if it did not own it."""
+        now = clock.now()
+        values: dict[str, Any] = {"claim_token": None, "claimed_by": None, "updated_at": now}
+        if result.outcome == AttemptOutcome.delivered:
+            values |= {"status": NotificationStatus.delivered, "delivered_at": now,
+                       "last_error": None}
+        elif claim.attempt >= self.settings.worker_max_attempts:
+            values |= {"status": NotificationStatus.dead,
+                       "last_error": f"gave up after {claim.attempt} attempts: "
+                                     f"{result.detail}"[:1000]}
+        else:
+            values |= {"status": NotificationStatus.pending,
+                       "available_at": now + self.backoff(claim.attempt),
+                       "last_error": result.detail[:1000]}
+        connection = session.connection()
+        updated = connection.execute(
+            update(_NOTIFICATION)
+            .where(_NOTIFICATION.c.id == claim.id, _NOTIFICATION.c.claim_token == claim.token,
+                   _NOTIFICATION.c.status == NotificationStatus.sending)
+            .values(**values)
+        )
+        if updated.rowcount != 1:
+            return False
+        connection.execute(insert(_ATTEMPT).values(
+            notification_id=claim.id, number=claim.attempt, worker=self.name,
+            started_at=started, finished_at=now, outcome=result.outcome,
+            response_status=result.response_status, detail=result.detail[:1000],
+        ))
+        return True
 
     def _own_row(self, session: Session, claim: Claim) -> Notification | None:
         row = session.exec(
@@ -370,15 +423,24 @@ class Worker:
     # Loops ------------------------------------------------------------------------
 
     def run_once(self, stop: threading.Event | None = None) -> int:
-        """Deliver everything due now; the number of notifications handled."""
+        """Deliver everything due now; the number of notifications handled.
+
+        A batch's deliveries run ``worker_concurrency`` at a time, so a partner
+        that takes its full timeout delays only its own delivery.
+        """
         handled = 0
-        while stop is None or not stop.is_set():
-            claims = self.claim()
-            if not claims:
-                break
-            for claim in claims:
-                self.handle(claim)
-                handled += 1
+        threads = self.settings.worker_concurrency
+        with ThreadPoolExecutor(threads, thread_name_prefix="deliver") as pool:
+            while stop is None or not stop.is_set():
+                claims = self.claim()
+                if not claims:
+                    break
+                if threads == 1:
+                    for claim in claims:
+                        self.handle(claim)
+                else:
+                    list(pool.map(self.handle, claims))
+                handled += len(claims)
         return handled
 
     def schedule(self) -> int:

@@ -80,6 +80,10 @@ def make_worker(session: Session, smtp: SmtpServer) -> Iterator[Any]:
         except BaseException:
             session.rollback()
             raise
+        finally:
+            # The worker writes some rows with Core statements; the requests that
+            # share this session must not see stale objects afterwards.
+            session.expire_all()
 
     def make(name: str = "test-worker", **settings: Any) -> Worker:
         values = {
@@ -90,6 +94,7 @@ def make_worker(session: Session, smtp: SmtpServer) -> Iterator[Any]:
             "worker_max_attempts": 5,
             "worker_lease_seconds": 120,
             "webhook_timeout": 2,
+            "worker_concurrency": 1,  # the test's one session is not for threads
         } | settings
         worker = Worker(name=name, sessions=shared,
                         settings=get_settings().model_copy(update=values),

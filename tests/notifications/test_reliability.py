@@ -47,9 +47,10 @@ BATCH = 5
 # Short, real timings: the workers are other processes on the real clock.
 WORKER_ENV = {
     "TWINPLAN_WORKER_BATCH_SIZE": str(BATCH),
-    "TWINPLAN_WORKER_LEASE_SECONDS": "3",
-    "TWINPLAN_WEBHOOK_TIMEOUT": "0.5",
-    "TWINPLAN_SMTP_TIMEOUT": "0.5",
+    "TWINPLAN_WORKER_CONCURRENCY": "4",
+    "TWINPLAN_WORKER_LEASE_SECONDS": "6",
+    "TWINPLAN_WEBHOOK_TIMEOUT": "1",
+    "TWINPLAN_SMTP_TIMEOUT": "1",
     "TWINPLAN_WORKER_BACKOFF_SECONDS": "0.05",
     "TWINPLAN_WORKER_BACKOFF_MAX_SECONDS": "0.5",
     "TWINPLAN_WORKER_MAX_ATTEMPTS": "50",
@@ -161,10 +162,6 @@ def test_every_notification_arrives_once_per_id_despite_failures_and_a_kill(tmp_
             copies[delivery.webhook_id] += 1
         assert sorted(ids_by_n) == list(range(COUNT)), "some notifications never arrived"
         assert all(ids == {message_ids[n]} for n, ids in ids_by_n.items())
-        # A copy (same id) can only come from a row sent but not yet recorded
-        # when its worker was killed.
-        duplicated = [i for i, c in copies.items() if c > 1]
-        assert len(duplicated) <= BATCH, duplicated
         failures = [d for d in receiver.all() if d.status >= 500]
         assert 0.2 < len(failures) / len(receiver.all()) < 0.4
 
@@ -178,6 +175,15 @@ def test_every_notification_arrives_once_per_id_despite_failures_and_a_kill(tmp_
                 select(NotificationAttempt.outcome, func.count())
                 .group_by(col(NotificationAttempt.outcome))
             ).all())
+            answered, unanswered = (
+                session.exec(
+                    select(func.count()).select_from(NotificationAttempt).where(
+                        NotificationAttempt.outcome == AttemptOutcome.failed,
+                        col(NotificationAttempt.response_status).is_not(None) == status_known,
+                    )
+                ).one()
+                for status_known in (True, False)
+            )
             killed = session.exec(
                 select(func.count()).select_from(NotificationAttempt)
                 .where(NotificationAttempt.worker == "worker-0")
@@ -185,5 +191,13 @@ def test_every_notification_arrives_once_per_id_despite_failures_and_a_kill(tmp_
         engine.dispose()
         assert by_status == {NotificationStatus.delivered: COUNT}
         assert attempts[AttemptOutcome.delivered] == COUNT
-        assert attempts[AttemptOutcome.failed] == len(failures)
+        # Every 5xx is on record, but those the killed worker had no time to
+        # record, which show as abandoned attempts.
+        unrecorded = len(failures) - answered
+        assert 0 <= unrecorded <= attempts.get(AttemptOutcome.abandoned, 0)
+        # A copy (same id) comes only from a send whose outcome was lost: the
+        # worker was killed before recording it, or the answer came after the
+        # timeout (then the attempt is on record as failed without a status).
+        duplicated = [i for i, c in copies.items() if c > 1]
+        assert len(duplicated) <= BATCH + unanswered, duplicated
         assert killed > 0
