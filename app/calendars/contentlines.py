@@ -10,6 +10,7 @@ ical.js and vobject.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
@@ -22,14 +23,18 @@ MAX_OCTETS = 75
 # a title must not start a new content line anywhere.
 _NEWLINES = "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"
 _DROP = dict.fromkeys([*range(0, 9), *range(14, 28), 31, 127])
+_UNUSUAL = re.compile("[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
+_SPECIAL = re.compile("[\\\\;,\n]")
 
 
 def escape_text(value: str) -> str:
     """A TEXT value: backslash, semicolon, comma and newlines escaped, controls dropped."""
-    for newline in _NEWLINES:
-        if newline in value:
+    if _UNUSUAL.search(value):
+        for newline in _NEWLINES:
             value = value.replace(newline, "\n")
-    value = value.translate(_DROP)
+        value = value.translate(_DROP)
+    if not _SPECIAL.search(value):
+        return value
     return (
         value.replace("\\", "\\\\")
         .replace(";", "\\;")
@@ -61,21 +66,36 @@ def fold(line: str) -> bytes:
 
 
 def lines(content: Iterable[str]) -> bytes:
-    return b"".join(fold(line) for line in content)
+    """Content lines as bytes, each folded if it needs to be (one encode for them all)."""
+    data = "\r\n".join(content).encode("utf-8", "replace")
+    parts = data.split(b"\r\n")
+    if max(map(len, parts)) <= MAX_OCTETS:
+        return data + CRLF
+    return b"".join(
+        p + CRLF if len(p) <= MAX_OCTETS else fold(p.decode("utf-8")) for p in parts
+    )
+
+
+# %-formatting, not f-strings with format specs: twice as fast, and a feed of 5,000
+# events formats 20,000 of these when it is built from nothing.
 
 
 def utc_stamp(value: datetime) -> str:
     """DATE-TIME in UTC form, whole seconds: ``20270520T073000Z``."""
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return "%04d%02d%02dT%02d%02d%02dZ" % (  # noqa: UP031
+        value.year, value.month, value.day, value.hour, value.minute, value.second)
 
 
 def local_stamp(value: datetime) -> str:
-    """DATE-TIME as wall-clock time, for use with a TZID (or floating)."""
-    return value.strftime("%Y%m%dT%H%M%S")
+    """DATE-TIME as wall-clock time (naive), for use with a TZID: ``20270520T103000``."""
+    return "%04d%02d%02dT%02d%02d%02d" % (  # noqa: UP031
+        value.year, value.month, value.day, value.hour, value.minute, value.second)
 
 
 def date_stamp(value: date) -> str:
-    return value.strftime("%Y%m%d")
+    return "%04d%02d%02d" % (value.year, value.month, value.day)  # noqa: UP031
 
 
 def utc_offset(delta: timedelta) -> str:

@@ -7,10 +7,18 @@ from enum import StrEnum
 
 from pydantic import Field as PField
 from pydantic import model_validator
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, Index, String
 from sqlmodel import Field, SQLModel
 
+from app.cities.models import City
 from app.core.db import UTCDateTime, utcnow
+from app.events.models import Event
+
+# Every feed request asks "has any event, or any city, changed since this feed
+# was last checked?": max(updated_at) must be an index lookup, not a scan of
+# every event ever planned.
+Index("ix_event_updated_at", Event.__table__.c.updated_at)  # type: ignore[attr-defined]
+Index("ix_city_updated_at", City.__table__.c.updated_at)  # type: ignore[attr-defined]
 
 
 class FeedTokenKind(StrEnum):
@@ -45,15 +53,20 @@ class FeedToken(SQLModel, table=True):
 
 
 class FeedState(SQLModel, table=True):
-    """What a feed looked like when it was last served, shared by every worker.
+    """What a feed looked like when it was last checked, shared by every worker.
 
     ``fingerprint`` hashes what the feed is made of (its events' ids and
-    versions, the cities' stamp, the renderer's version). When a request finds
+    versions, the cities' stamp, the renderer's version). When a check finds
     another fingerprint, the feed has changed, and ``last_modified`` moves
-    forward, even when the change is an event leaving it (deleted, hidden,
-    un-guested, or past its 90 days as cancelled), which no remaining row
-    could date. ``etag`` and ``length`` let any worker answer a conditional
-    request or a HEAD without building the feed.
+    forward, even when the change is an event leaving it (hidden, un-guested,
+    or past its 90 days as cancelled), which no remaining row could date.
+    ``etag`` and ``length`` let any worker answer a conditional request or a
+    HEAD without building the feed.
+
+    A check reads every member of the feed. ``stamp`` (the newest
+    ``updated_at`` of all events and cities when it was read), ``expires_at``
+    (when the next cancelled member drops out) and ``checked_at`` let most
+    requests skip it: see ``service.still_current``.
     """
 
     __tablename__ = "feed_state"
@@ -63,7 +76,9 @@ class FeedState(SQLModel, table=True):
     etag: str = Field(max_length=80)
     length: int
     last_modified: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    changed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    stamp: str = Field(default="", max_length=100)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checked_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
 class FeedTokenCreate(SQLModel):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from hashlib import sha256
 from typing import Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -75,18 +77,22 @@ class CityLabel:
 
 @dataclass(frozen=True)
 class RenderedEvent:
-    """An event's VEVENT bytes, and the zone (and years) its times need a VTIMEZONE for."""
+    """An event's VEVENT bytes, their SHA-256, and the zone (and years) its times need
+    a VTIMEZONE for."""
 
     data: bytes
+    digest: bytes
     tzid: str | None
     first_year: int
     last_year: int
 
 
+@lru_cache(maxsize=64)
 def kind_label(kind: str) -> str:
     return kind.replace("_", " ").capitalize()
 
 
+@lru_cache(maxsize=16)
 def uid_domain(base_url: str) -> str:
     return urlsplit(base_url).hostname or "twinplan"
 
@@ -98,9 +104,7 @@ def _zoned(local: datetime, utc: datetime, tzid: str) -> str:
     occurrence to every client (RFC 5545 3.3.5); an event at the second one is
     written in UTC so that it is not shown an hour early.
     """
-    zone = ZoneInfo(tzid)
-    first = local.replace(tzinfo=zone, fold=0).astimezone(UTC)
-    if first == utc:
+    if ZoneInfo(tzid).utcoffset(local) == local - utc.replace(tzinfo=None):
         return f";TZID={tzid}:{local_stamp(local)}"
     return f":{utc_stamp(utc)}"
 
@@ -165,8 +169,10 @@ def render_event(
         f"URL;VALUE=URI:{base_url}/api/v1/events/{event.id}",
         "END:VEVENT",
     ]
+    data = lines(content)
     return RenderedEvent(
-        data=lines(content),
+        data=data,
+        digest=sha256(data).digest(),
         tzid=tzid,
         first_year=event.starts_at_local.year,
         last_year=event.ends_at_local.year,
@@ -215,17 +221,59 @@ CALENDAR_END = fold("END:VCALENDAR")
 
 def timezones_for(events: Iterable[RenderedEvent]) -> bytes:
     """One VTIMEZONE per zone used, covering the years its events span, by TZID."""
-    spans: dict[str, tuple[int, int]] = {}
+    spans: dict[str, list[int]] = {}
     for e in events:
-        if e.tzid is None:
+        tzid = e.tzid
+        if tzid is None:
             continue
-        lo, hi = spans.get(e.tzid, (e.first_year, e.last_year))
-        spans[e.tzid] = (min(lo, e.first_year), max(hi, e.last_year))
+        span = spans.get(tzid)
+        if span is None:
+            spans[tzid] = [e.first_year, e.last_year]
+            continue
+        if e.first_year < span[0]:
+            span[0] = e.first_year
+        if e.last_year > span[1]:
+            span[1] = e.last_year
     return b"".join(vtimezone(tzid, lo, hi) for tzid, (lo, hi) in sorted(spans.items()))
 
 
-def assemble(header: FeedHeader, events: Sequence[RenderedEvent]) -> bytes:
-    """The feed: header, VTIMEZONEs, the events' cached bytes, by concatenation."""
-    return b"".join(
-        [calendar_head(header), timezones_for(events), *(e.data for e in events), CALENDAR_END]
-    )
+@dataclass(frozen=True)
+class Feed:
+    body: bytes
+    etag: str
+
+
+def assemble(header: FeedHeader, events: Sequence[RenderedEvent]) -> Feed:
+    """The feed: header, VTIMEZONEs, the events' cached bytes, by concatenation.
+
+    Its ETag is strong: the SHA-256 of the SHA-256s of the body's parts (the
+    lines before the first VEVENT, each VEVENT, the end), so that one edited
+    event costs one event's hashing, not the whole body's. ``etag_of`` computes
+    it from the bytes alone.
+    """
+    prefix = calendar_head(header) + timezones_for(events)
+    body = b"".join([prefix, *(e.data for e in events), CALENDAR_END])
+    return Feed(body, _etag([sha256(prefix).digest(), *(e.digest for e in events),
+                             sha256(CALENDAR_END).digest()]))
+
+
+def _etag(digests: Iterable[bytes]) -> str:
+    return '"' + sha256(b"".join(digests)).hexdigest() + '"'
+
+
+_VEVENT = b"\r\nBEGIN:VEVENT\r\n"
+
+
+def etag_of(body: bytes) -> str:
+    """The ETag of any feed body: split before each VEVENT and before END:VCALENDAR.
+
+    (A line that begins a VEVENT cannot come from user text: text is escaped,
+    and a folded line begins with a space.)
+    """
+    end = len(body) - len(CALENDAR_END)
+    head, *events = body[:end].split(_VEVENT)
+    parts = [head + b"\r\n"] if events else [head]
+    for i, event in enumerate(events):
+        parts.append(b"BEGIN:VEVENT\r\n" + event + (b"\r\n" if i < len(events) - 1 else b""))
+    parts.append(body[end:])
+    return _etag(sha256(p).digest() for p in parts)

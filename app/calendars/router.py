@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from app.calendars import service
 from app.calendars.models import FeedTokenCreate, FeedTokenCreated, FeedTokenPublic
+from app.calendars.render import etag_of
 from app.calendars.service import Conditions, FeedResult, FeedSpec
 from app.calendars.twin_cities_day import REVISED, twin_cities_day_feed
 from app.calendars.urls import feed_url, private_feed_path, webcal_url
@@ -82,7 +83,7 @@ def twin_cities_day(
     """World Twin Cities Day: one all-day event on the last Sunday of April, every year
     since 1962, with reminders 30 and 7 days before."""
     body = twin_cities_day_feed(get_settings().public_base_url)
-    etag = service.strong_etag(body)
+    etag = etag_of(body)
     not_modified = Conditions(if_none_match, if_modified_since).not_modified(etag, REVISED)
     result = FeedResult(etag, REVISED, len(body), not_modified=not_modified, body=body)
     return _respond(result, request, private=False)

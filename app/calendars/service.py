@@ -21,12 +21,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from itertools import chain
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -59,9 +61,13 @@ CANCELLED_KEPT_FOR = timedelta(days=90)
 TOKEN_PREFIX = "tpf_"
 _IN_CHUNK = 900
 
-_event_bytes: ByteBudgetLRU[tuple[Any, ...], RenderedEvent] = ByteBudgetLRU(
+# VEVENT bytes by (event id, version). They also show city names and the base URL:
+# the cache holds one generation of those (``_event_generation``) and is emptied
+# when either changes.
+_event_bytes: ByteBudgetLRU[tuple[int, int], RenderedEvent] = ByteBudgetLRU(
     64 * 1024 * 1024, lambda r: len(r.data) + 200
 )
+_event_generation: list[tuple[str, str]] = [("", "")]
 _feed_bytes: ByteBudgetLRU[str, _Assembled] = ByteBudgetLRU(
     128 * 1024 * 1024, lambda a: len(a.body) + 200
 )
@@ -190,12 +196,17 @@ def token_by_secret(session: Session, secret: str) -> FeedToken:
 
 @dataclass(frozen=True)
 class FeedSpec:
-    """One feed: its key in ``feed_state``, its header and the query for its members."""
+    """One feed: its key in ``feed_state``, and how to make its header and the query
+    for its members (made only when needed: most requests need neither)."""
 
     key: str
-    header: FeedHeader
-    members: Select[Any]
+    make_header: Callable[[], FeedHeader]
+    make_members: Callable[[], Select[Any]]
     private: bool = False
+    # Whether the stamp of all events and cities can vouch for this feed between
+    # checks (not for a person's agenda: registrations have no such stamp, and an
+    # agenda is small enough to check every time).
+    stamped: bool = True
 
 
 def _listed(query: Select[Any]) -> Select[Any]:
@@ -211,7 +222,12 @@ def _listed(query: Select[Any]) -> Select[Any]:
 
 
 def _member_columns(query: Any) -> Select[Any]:
-    return _listed(query.with_only_columns(Event.id, Event.version, Event.updated_at))
+    """(id, version, cancelled_at if cancelled) of the members, by id: integers, mostly,
+    so that reading 5,000 of them costs little."""
+    cancelled = case((col(Event.status) == EventStatus.cancelled, col(Event.cancelled_at)))
+    return _listed(
+        query.with_only_columns(Event.id, Event.version, cancelled).order_by(None)
+    ).order_by(col(Event.id))
 
 
 def _kinds_key(kinds: Sequence[EventKind]) -> tuple[str, str]:
@@ -228,41 +244,45 @@ def _kinds_title(kinds: Sequence[EventKind]) -> str:
     return " (" + " / ".join(render.kind_label(k).lower() for k in unique) + ")" if unique else ""
 
 
+def _city(session: Session, city_id: int) -> Any:
+    found = _rows(session, select(City.id, City.name, City.country_code, City.timezone)
+                  .where(City.id == city_id))
+    if not found:
+        raise NotFound(f"city {city_id} does not exist")
+    return found[0]
+
+
 def city_feed(
     session: Session, city_id: int, kinds: Sequence[EventKind] = (), *,
     token: FeedToken | None = None,
 ) -> FeedSpec:
     """A city's events, as host or guest. Public ones; with a coordinator's token, also
     the partners-only events it takes part in and the private ones it hosts."""
-    city = session.get(City, city_id)
-    if city is None:
-        raise NotFound(f"city {city_id} does not exist")
+    city = _city(session, city_id)
     key_suffix, query_string = _kinds_key(kinds)
     filters = EventFilters(city_id=city_id, kinds=tuple(kinds))
     if token is None:
-        query = event_query(session, filters, None)
         return FeedSpec(
             key=f"city:{city_id}{key_suffix}",
-            header=FeedHeader(
+            make_header=lambda: FeedHeader(
                 name=f"{city.name}: twin city exchanges{_kinds_title(kinds)}",
                 description=f"Public exchange events that {city.name} ({city.country_code}) "
                 "hosts or takes part in (Twinplan).",
                 timezone=city.timezone,
                 source_url=feed_url(city_feed_path(city_id)) + query_string,
             ),
-            members=_member_columns(query),
+            make_members=lambda: _member_columns(event_query(session, filters, None)),
         )
     coordinator = Principal(key_id=0, role=Role.coordinator, city_id=city_id)
-    query = event_query(session, filters, coordinator)
     return FeedSpec(
         key=f"token:{token.id}{key_suffix}",
-        header=FeedHeader(
+        make_header=lambda: FeedHeader(
             name=f"{city.name}: all exchanges{_kinds_title(kinds)}",
             description=f"Every exchange event of {city.name} ({city.country_code}) "
             "including partners-only and private ones. Do not share this link.",
             timezone=city.timezone,
         ),
-        members=_member_columns(query),
+        make_members=lambda: _member_columns(event_query(session, filters, coordinator)),
         private=True,
     )
 
@@ -271,26 +291,23 @@ def partnership_feed(
     session: Session, partnership_id: int, kinds: Sequence[EventKind] = ()
 ) -> FeedSpec:
     """Public events that both cities of a twinning take part in."""
-    partnership = session.get(Partnership, partnership_id)
-    if partnership is None:
+    pair = _rows(session, select(Partnership.city_a_id, Partnership.city_b_id)
+                 .where(Partnership.id == partnership_id))
+    if not pair:
         raise NotFound(f"partnership {partnership_id} does not exist")
-    a = session.get(City, partnership.city_a_id)
-    b = session.get(City, partnership.city_b_id)
-    assert a is not None and b is not None
+    a, b = _city(session, pair[0].city_a_id), _city(session, pair[0].city_b_id)
     key_suffix, query_string = _kinds_key(kinds)
-    query = event_query(
-        session, EventFilters(partnership_id=partnership_id, kinds=tuple(kinds)), None
-    )
+    filters = EventFilters(partnership_id=partnership_id, kinds=tuple(kinds))
     return FeedSpec(
         key=f"partnership:{partnership_id}{key_suffix}",
-        header=FeedHeader(
+        make_header=lambda: FeedHeader(
             name=f"{a.name} – {b.name}: twin city exchanges{_kinds_title(kinds)}",
             description=f"Public exchange events of the twinning of {a.name} "
             f"({a.country_code}) and {b.name} ({b.country_code}) (Twinplan).",
             timezone=a.timezone,
             source_url=feed_url(partnership_feed_path(partnership_id)) + query_string,
         ),
-        members=_member_columns(query),
+        make_members=lambda: _member_columns(event_query(session, filters, None)),
     )
 
 
@@ -314,17 +331,18 @@ def participant_feed(
     query = select(Event).where(col(Event.id).in_(holding))
     if kinds:
         query = query.where(col(Event.kind).in_([str(k) for k in kinds]))
-    query = query.order_by(col(Event.starts_at_utc), col(Event.id))
+    header = FeedHeader(
+        name=f"My exchange agenda{_kinds_title(kinds)}",
+        description="The exchange events you hold a place at (Twinplan). "
+        "Do not share this link.",
+        timezone=home.timezone if home else None,
+    )
     return FeedSpec(
         key=f"token:{token.id}{key_suffix}",
-        header=FeedHeader(
-            name=f"My exchange agenda{_kinds_title(kinds)}",
-            description="The exchange events you hold a place at (Twinplan). "
-            "Do not share this link.",
-            timezone=home.timezone if home else None,
-        ),
-        members=_member_columns(query),
+        make_header=lambda: header,
+        make_members=lambda: _member_columns(query),
         private=True,
+        stamped=False,
     )
 
 
@@ -337,49 +355,130 @@ def token_feed(session: Session, token: FeedToken, kinds: Sequence[EventKind] = 
 
 # Fingerprint and state ----------------------------------------------------------------
 
+# A feed is checked (its members read) when the stamp of events and cities moved,
+# when a cancelled member is due to drop out, when the newest change is younger than
+# SETTLE (a transaction may stamp a row, and commit it a little later, behind a newer
+# stamp that committed first), and at least every RECHECK (so that even a change
+# that bypassed updated_at, like a row deleted by hand, shows within minutes).
+SETTLE = timedelta(seconds=60)
+RECHECK = timedelta(minutes=10)
+# A worker that read all members of a feed then reads only the events changed
+# since (by ix_event_updated_at); past this many it reads them all again.
+MAX_INCREMENTAL = 1000
+
 
 @dataclass(frozen=True)
-class Member:
-    id: int
-    version: int
-    updated_at: datetime
+class Stamp:
+    """The newest ``updated_at`` of all events and of all cities, as one string."""
+
+    text: str
+    newest: datetime | None
+    events: datetime | None
+    cities: str
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a feed is made of right now, and the hash of it."""
+    """What a feed is made of right now, and the hash of it.
 
-    members: list[Member]
-    cities_stamp: str
-    newest: datetime | None
+    ``base_read_at`` and ``base_events`` say when all members were last read
+    (this worker's clock, and the events' stamp then): the changes to merge
+    in since are the events stamped after the earlier of the two, less SETTLE.
+    """
+
+    members: tuple[tuple[int, int], ...]
     fingerprint: str
+    expires_at: datetime | None
+    cities: str
+    base_read_at: datetime
+    base_events: datetime | None
 
 
 def _rows(session: Session, query: Any) -> list[Any]:
     return list(session.connection().execute(query).all())
 
 
-def _cities_stamp(session: Session) -> tuple[str, datetime | None]:
-    """Every feed shows city names, so any change to any city changes every feed's
-    fingerprint (cities change rarely; the bytes, and so the ETag, change only when a
-    name a feed shows did)."""
-    count, newest = _rows(session, select(func.count(col(City.id)), func.max(City.updated_at)))[0]
-    return f"{count}:{newest.isoformat() if newest else '-'}", newest
+def read_stamp(session: Session) -> Stamp:
+    """Two index lookups (ix_event_updated_at, ix_city_updated_at)."""
+    events = select(func.max(Event.updated_at)).scalar_subquery()
+    cities = select(func.max(City.updated_at)).scalar_subquery()
+    newest_event, newest_city = _rows(session, select(events, cities))[0]
+    texts = [v.isoformat() if v else "-" for v in (newest_event, newest_city)]
+    newest = max((v for v in (newest_event, newest_city) if v is not None), default=None)
+    return Stamp("|".join(texts), newest, newest_event, texts[1])
 
 
-def snapshot(session: Session, spec: FeedSpec) -> Snapshot:
-    members = [Member(i, v, u) for i, v, u in _rows(session, spec.members)]
-    stamp, cities_newest = _cities_stamp(session)
-    digest = hashlib.sha256()
-    settings = get_settings()
-    digest.update(
-        f"{render.RENDER_VERSION}|{settings.public_base_url}|{spec.key}|{stamp}|".encode()
+def _fingerprint(spec: FeedSpec, cities: str, members: Iterable[tuple[int, int]]) -> str:
+    """The hash of everything a feed's bytes depend on: the renderer's version, the base
+    URL, the feed's key, the cities, and the (id, version) of each member."""
+    digest = hashlib.sha256(
+        f"{render.RENDER_VERSION}|{get_settings().public_base_url}|{spec.key}|{cities}|".encode()
     )
-    digest.update(",".join(f"{m.id}:{m.version}" for m in members).encode())
-    stamps = [m.updated_at for m in members]
-    if cities_newest is not None:
-        stamps.append(cities_newest)
-    return Snapshot(members, stamp, max(stamps, default=None), digest.hexdigest())
+    digest.update(array("q", chain.from_iterable(members)).tobytes())
+    return digest.hexdigest()
+
+
+def _expiry(cancelled: Iterable[datetime | None]) -> datetime | None:
+    dates = [c for c in cancelled if c is not None]
+    return min(dates) + CANCELLED_KEPT_FOR if dates else None
+
+
+def _full_snapshot(session: Session, spec: FeedSpec, stamp: Stamp, now: datetime) -> Snapshot:
+    rows = _rows(session, spec.make_members())
+    members = tuple((event_id, version) for event_id, version, _ in rows)
+    return Snapshot(members, _fingerprint(spec, stamp.cities, members),
+                    _expiry(c for _, _, c in rows), stamp.cities, now, stamp.events)
+
+
+def _merged_snapshot(
+    session: Session, spec: FeedSpec, stamp: Stamp, now: datetime, base: Snapshot
+) -> Snapshot | None:
+    """``base`` with the events changed since merged in; None when that is not safe
+    or not cheaper (cities changed, too old, a cancelled member due, many changes)."""
+    if (base.cities != stamp.cities or now - base.base_read_at >= RECHECK
+            or (base.expires_at is not None and now >= base.expires_at)):
+        return None
+    since = min(base.base_read_at, base.base_events or base.base_read_at) - SETTLE
+    changed = [i for (i,) in _rows(session, select(Event.id).where(
+        col(Event.updated_at) > since).limit(MAX_INCREMENTAL + 1))]
+    if len(changed) > MAX_INCREMENTAL:
+        return None
+    members = dict(base.members)
+    for event_id in changed:
+        members.pop(event_id, None)
+    cancelled: list[datetime | None] = [base.expires_at - CANCELLED_KEPT_FOR] \
+        if base.expires_at else []
+    for chunk in _chunks(changed):
+        for event_id, version, cancelled_at in _rows(
+                session, spec.make_members().where(col(Event.id).in_(chunk))):
+            members[event_id] = version
+            cancelled.append(cancelled_at)
+    merged = tuple(sorted(members.items()))
+    return Snapshot(merged, _fingerprint(spec, stamp.cities, merged), _expiry(cancelled),
+                    stamp.cities, base.base_read_at, base.base_events)
+
+
+def snapshot(session: Session, spec: FeedSpec, stamp: Stamp, now: datetime) -> Snapshot:
+    """The feed's members now: merged into the last full reading this worker has of
+    them when it can, read in full otherwise."""
+    cached = _feed_bytes.get(spec.key)
+    if cached is not None and spec.stamped:
+        merged = _merged_snapshot(session, spec, stamp, now, cached.snapshot)
+        if merged is not None:
+            return merged
+    return _full_snapshot(session, spec, stamp, now)
+
+
+def still_current(spec: FeedSpec, state: Any, stamp: Stamp, now: datetime) -> bool:
+    """Whether the stored state may answer without reading the feed's members."""
+    return (
+        spec.stamped
+        and state is not None
+        and state.stamp == stamp.text
+        and (stamp.newest is None or stamp.newest <= now - SETTLE)
+        and (state.expires_at is None or now < state.expires_at)
+        and now - state.checked_at < RECHECK
+    )
 
 
 def _whole_seconds(value: datetime) -> datetime:
@@ -392,40 +491,66 @@ def _load_state(session: Session, key: str) -> Any:
     return found[0] if found else None
 
 
+def _write(session: Session, statement: Any) -> None:
+    """One write from a GET, in a transaction of its own.
+
+    The read transaction is ended first: on SQLite a transaction that has
+    read cannot always be promoted to a writer, a fresh one waits its turn.
+    """
+    session.commit()
+    session.connection().execute(statement)
+    session.commit()
+
+
+def _vouched_stamp(spec: FeedSpec, stamp: Stamp, now: datetime) -> str:
+    """The stamp to store: only a settled one may later stand in for a check."""
+    settled = stamp.newest is None or stamp.newest <= now - SETTLE
+    return stamp.text if spec.stamped and settled else ""
+
+
+def _mark_checked(
+    session: Session, spec: FeedSpec, state: Any, snap: Snapshot, stamp: Stamp, now: datetime
+) -> None:
+    """Same members as last time: remember the stamp that vouches for them."""
+    vouched = _vouched_stamp(spec, stamp, now)
+    if not vouched or (vouched == state.stamp and now - state.checked_at < RECHECK / 2):
+        return
+    table = FeedState.__table__  # type: ignore[attr-defined]
+    _write(session, update(table)
+           .where(table.c.key == spec.key, table.c.fingerprint == state.fingerprint)
+           .values(stamp=vouched, expires_at=snap.expires_at, checked_at=now))
+
+
 def _record_state(
-    session: Session, spec: FeedSpec, snap: Snapshot, etag: str, length: int, previous: Any
+    session: Session, spec: FeedSpec, snap: Snapshot, stamp: Stamp, built: _Assembled,
+    previous: Any, now: datetime,
 ) -> Any:
     """Store the feed's new fingerprint, moving Last-Modified forward if the bytes changed.
 
     Several workers may notice one change at once: the update is conditional
     on the fingerprint they all read, so one wins and the others read its row.
-    The read transaction is ended first: on SQLite a transaction that has read
-    cannot always be promoted to a writer, a fresh one can wait for its turn.
     """
     table = FeedState.__table__  # type: ignore[attr-defined]
-    now = _whole_seconds(clock.now())
-    session.commit()
+    values = {"fingerprint": snap.fingerprint, "etag": built.etag, "length": len(built.body),
+              "stamp": _vouched_stamp(spec, stamp, now), "expires_at": snap.expires_at,
+              "checked_at": now}
     if previous is None:
-        first = _whole_seconds(snap.newest) if snap.newest is not None else now
-        values = {"key": spec.key, "fingerprint": snap.fingerprint, "etag": etag,
-                  "length": length, "last_modified": first, "changed_at": now}
+        # A feed nobody asked for before: dated by the newest change it can show.
+        first = _whole_seconds(stamp.newest or now)
         dialect = session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        session.connection().execute(
-            insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
-        )
+        _write(session, insert(table)
+               .values(key=spec.key, last_modified=first, **values)
+               .on_conflict_do_nothing(index_elements=["key"]))
     else:
-        if etag == previous.etag:
-            last_modified = previous.last_modified  # same bytes: nothing a client must fetch
+        if built.etag == previous.etag:
+            last_modified = previous.last_modified  # same bytes: nothing to fetch again
         else:
-            last_modified = max(now, previous.last_modified + timedelta(seconds=1))
-        session.connection().execute(
-            update(table)
-            .where(table.c.key == spec.key, table.c.fingerprint == previous.fingerprint)
-            .values(fingerprint=snap.fingerprint, etag=etag, length=length,
-                    last_modified=last_modified, changed_at=now)
-        )
-    session.commit()
+            last_modified = max(_whole_seconds(now),
+                                previous.last_modified + timedelta(seconds=1))
+        _write(session, update(table)
+               .where(table.c.key == spec.key, table.c.fingerprint == previous.fingerprint)
+               .values(last_modified=last_modified, **values))
     return _load_state(session, spec.key)
 
 
@@ -434,13 +559,13 @@ def _record_state(
 
 @dataclass(frozen=True)
 class _Assembled:
-    fingerprint: str
+    snapshot: Snapshot
     body: bytes
     etag: str
 
-
-def strong_etag(body: bytes) -> str:
-    return '"' + hashlib.sha256(body).hexdigest() + '"'
+    @property
+    def fingerprint(self) -> str:
+        return self.snapshot.fingerprint
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -477,36 +602,46 @@ def _render_missing(
             row, labels[row.host_city_id], [labels[c] for c in guests[row.id]], base_url=base_url
         )
         out[row.id] = rendered
-        _event_bytes.put((row.id, row.version, cities_stamp, base_url), rendered)
+        _event_bytes.put((row.id, row.version), rendered)
     return out
 
 
 def assemble(session: Session, spec: FeedSpec, snap: Snapshot) -> _Assembled:
     """The feed's bytes: cached VEVENTs where the (id, version) is known, fresh ones else."""
     base_url = get_settings().public_base_url
-    keys = [(m.id, m.version, snap.cities_stamp, base_url) for m in snap.members]
-    cached = _event_bytes.get_many(keys)
-    missing = [m.id for m, hit in zip(snap.members, cached, strict=True) if hit is None]
-    fresh = _render_missing(session, missing, snap.cities_stamp, base_url) if missing else {}
-    events = [
-        hit if hit is not None else fresh[m.id]
-        for m, hit in zip(snap.members, cached, strict=True)
-    ]
-    body = render.assemble(spec.header, events)
-    return _Assembled(snap.fingerprint, body, strong_etag(body))
+    with _building("events"):
+        if _event_generation[0] != (snap.cities, base_url):
+            _event_bytes.clear()
+            _event_generation[0] = (snap.cities, base_url)
+    cached = _event_bytes.get_many(snap.members)
+    missing = [i for (i, _), hit in zip(snap.members, cached, strict=True) if hit is None]
+    if missing:
+        fresh = _render_missing(session, missing, snap.cities, base_url)
+        events = [
+            hit if hit is not None else fresh[i]
+            for (i, _), hit in zip(snap.members, cached, strict=True)
+        ]
+    else:
+        events = cast(list[RenderedEvent], cached)
+    feed = render.assemble(spec.make_header(), events)
+    return _Assembled(snap, feed.body, feed.etag)
+
+
+def _cached(spec: FeedSpec, fingerprint: str) -> _Assembled | None:
+    hit = _feed_bytes.get(spec.key)
+    return hit if hit is not None and hit.fingerprint == fingerprint else None
 
 
 def _cached_or_assembled(session: Session, spec: FeedSpec, snap: Snapshot) -> _Assembled:
-    hit = _feed_bytes.get(spec.key)
-    if hit is not None and hit.fingerprint == snap.fingerprint:
-        return hit
-    with _building(spec.key):
-        hit = _feed_bytes.get(spec.key)
-        if hit is not None and hit.fingerprint == snap.fingerprint:
-            return hit
-        built = assemble(session, spec, snap)
-        _feed_bytes.put(spec.key, built)
-        return built
+    hit = _cached(spec, snap.fingerprint)
+    if hit is None:
+        with _building(spec.key):  # one thread builds, the others wait for its bytes
+            hit = _cached(spec, snap.fingerprint)
+            if hit is None:
+                hit = assemble(session, spec, snap)
+    # Keep the newest reading of the members, even for bytes that did not change.
+    _feed_bytes.put(spec.key, _Assembled(snap, hit.body, hit.etag))
+    return hit
 
 
 # Serving ------------------------------------------------------------------------------
@@ -555,25 +690,40 @@ class FeedResult:
 def serve(
     session: Session, spec: FeedSpec, conditions: Conditions, *, want_body: bool = True
 ) -> FeedResult:
-    """The feed's response: 304, headers only (HEAD), or the bytes."""
-    snap = snapshot(session, spec)
-    state = _load_state(session, spec.key)
-    if state is not None and state.fingerprint == snap.fingerprint:
-        if conditions.not_modified(state.etag, state.last_modified):
-            return FeedResult(state.etag, state.last_modified, state.length, not_modified=True)
-        if not want_body:
-            return FeedResult(state.etag, state.last_modified, state.length)
-        built = _cached_or_assembled(session, spec, snap)
-        if built.etag != state.etag:
-            # Another release (or tz database) wrote this state; the bytes we send win.
-            log.warning("feed %s: built ETag %s, stored %s", spec.key, built.etag, state.etag)
-        return FeedResult(built.etag, state.last_modified, len(built.body), body=built.body)
+    """The feed's response: 304, headers only (HEAD), or the bytes.
 
-    built = _cached_or_assembled(session, spec, snap)
-    state = _record_state(session, spec, snap, built.etag, len(built.body), state)
-    # Another worker may have stored a newer (or older) state meanwhile; a date that
-    # belongs to other bytes would make If-Modified-Since lie, so send none then.
-    last_modified = state.last_modified if state and state.etag == built.etag else None
-    if conditions.not_modified(built.etag, last_modified):
-        return FeedResult(built.etag, last_modified, len(built.body), not_modified=True)
-    return FeedResult(built.etag, last_modified, len(built.body), body=built.body)
+    The common case, nothing changed, reads the stamp and the feed's state and
+    answers from them (and from this worker's cache of bytes); see the
+    module's docstring.
+    """
+    now = clock.now()
+    stamp = read_stamp(session)
+    state = _load_state(session, spec.key)
+    snap: Snapshot | None = None
+    if not still_current(spec, state, stamp, now):
+        snap = snapshot(session, spec, stamp, now)
+        if state is not None and state.fingerprint == snap.fingerprint:
+            _mark_checked(session, spec, state, snap, stamp, now)
+        else:
+            built = _cached_or_assembled(session, spec, snap)
+            state = _record_state(session, spec, snap, stamp, built, state, now)
+            # Another worker may have stored other bytes meanwhile; a date that belongs
+            # to them would make If-Modified-Since lie, so send none then.
+            last_modified = state.last_modified if state and state.etag == built.etag else None
+            if conditions.not_modified(built.etag, last_modified):
+                return FeedResult(built.etag, last_modified, len(built.body), not_modified=True)
+            return FeedResult(built.etag, last_modified, len(built.body), body=built.body)
+
+    if conditions.not_modified(state.etag, state.last_modified):
+        return FeedResult(state.etag, state.last_modified, state.length, not_modified=True)
+    if not want_body:
+        return FeedResult(state.etag, state.last_modified, state.length)
+    found = _cached(spec, state.fingerprint)
+    if found is None:
+        found = _cached_or_assembled(session, spec, snap or snapshot(session, spec, stamp, now))
+        if found.fingerprint != state.fingerprint or found.etag != state.etag:
+            # Changed since the state was read, or written by another release: the
+            # bytes sent win, and their own validators go with them.
+            log.info("feed %s: state %s, built %s", spec.key, state.etag, found.etag)
+            return FeedResult(found.etag, None, len(found.body), body=found.body)
+    return FeedResult(state.etag, state.last_modified, state.length, body=found.body)

@@ -43,3 +43,20 @@ def read_with_icalendar(body: bytes) -> icalendar.Calendar:
 def unfolded_lines(body: bytes) -> list[str]:
     """Content lines as a client sees them after unfolding (RFC 5545 3.1)."""
     return body.replace(b"\r\n ", b"").decode("utf-8").split("\r\n")[:-1]
+
+
+def etag_from_body(body: bytes) -> str:
+    """The feed's ETag, recomputed from its bytes alone (independently of app code):
+    SHA-256 over the SHA-256 of each part, the parts being what comes before the first
+    VEVENT, each VEVENT, and the closing END:VCALENDAR line."""
+    import hashlib
+
+    lines = body.split(b"\r\n")[:-1]
+    parts: list[list[bytes]] = [[]]
+    for line in lines:
+        if line in (b"BEGIN:VEVENT", b"END:VCALENDAR"):
+            parts.append([])
+        parts[-1].append(line)
+    digests = b"".join(hashlib.sha256(b"".join(x + b"\r\n" for x in part)).digest()
+                       for part in parts)
+    return '"' + hashlib.sha256(digests).hexdigest() + '"'

@@ -75,7 +75,7 @@ def _feed_with(title: str, description: str, venue: str) -> bytes:
     )
     rendered = render_event(event, CityLabel("Kostroma", "RU"), [CityLabel("Lanzhou", "CN")],
                             base_url="https://twinplan.test")
-    return assemble(FeedHeader("Test", "Test feed", "Europe/Moscow"), [rendered])
+    return assemble(FeedHeader("Test", "Test feed", "Europe/Moscow"), [rendered]).body
 
 
 @settings(max_examples=300, deadline=None)
