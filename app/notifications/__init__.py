@@ -1,0 +1,1 @@
+"""The outbox, email and signed webhooks, and the worker that delivers them."""
