@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 from icalendar import Event as VEvent
 
+from app.calendars.render import uid_domain
 from app.core.settings import get_settings
 from app.events.models import Event, EventStatus
 
 
 def event_uid(event: Event) -> str:
-    host = urlsplit(get_settings().public_base_url).hostname or "twinplan"
-    return f"event-{event.id}@{host}"
+    """The UID the calendar feeds give the event, so a client that has both the
+    feed and this attachment sees one event, not two."""
+    return f"twinplan-event-{event.id}@{uid_domain(get_settings().public_base_url)}"
 
 
 def event_calendar(event: Event, host_name: str | None, now: datetime) -> str:

@@ -194,7 +194,7 @@ def test_reminder_emails_with_the_event_attached(client, session, clock, smtp, k
     (vevent,) = calendar.walk("VEVENT")
     start = vevent.decoded("DTSTART")
     assert str(start.tzinfo) == "Europe/Moscow" and start.hour == 10
-    assert vevent["UID"] == f"event-{event_id}@twinplan.test"
+    assert vevent["UID"] == f"twinplan-event-{event_id}@twinplan.test"  # as in the feeds
     assert str(vevent["SUMMARY"]) == "Delegation from Mary"
 
     assert len(smtp.sink.messages) == 4  # the minor's guardian got the only other one
