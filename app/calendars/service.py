@@ -49,7 +49,7 @@ from app.core.errors import Forbidden, Gone, NotFound, Unprocessable
 from app.core.security import Principal
 from app.core.settings import get_settings
 from app.events.models import Event, EventGuest, EventKind, EventStatus
-from app.events.service import EventFilters, event_query
+from app.events.service import EventFilters, event_query, visible_to
 from app.keys.models import Role
 from app.participants.models import HOLDING, Participant, Registration
 
@@ -202,6 +202,9 @@ class FeedSpec:
     key: str
     make_header: Callable[[], FeedHeader]
     make_members: Callable[[], Select[Any]]
+    # The same rule for a few given events, as per-row probes: merging the events
+    # changed since the last reading must not cost a reading of all members.
+    make_members_among: Callable[[Sequence[int]], Select[Any]] | None = None
     private: bool = False
     # Whether the stamp of all events and cities can vouch for this feed between
     # checks (not for a person's agenda: registrations have no such stamp, and an
@@ -228,6 +231,29 @@ def _member_columns(query: Any) -> Select[Any]:
     return _listed(
         query.with_only_columns(Event.id, Event.version, cancelled).order_by(None)
     ).order_by(col(Event.id))
+
+
+def _takes_part(city_id: int) -> ColumnElement[bool]:
+    """The city hosts the event or is a guest: ``EventFilters(city_id=...)`` for one row."""
+    as_guest = (
+        select(EventGuest.event_id)
+        .where(col(EventGuest.event_id) == col(Event.id), EventGuest.city_id == city_id)
+        .exists()
+    )
+    return or_(col(Event.host_city_id) == city_id, as_guest)
+
+
+def _among(
+    ids: Sequence[int], kinds: Sequence[EventKind], principal: Principal | None,
+    *cities: int,
+) -> Select[Any]:
+    query = select(Event).where(col(Event.id).in_(list(ids)), *map(_takes_part, cities))
+    visible = visible_to(principal)
+    if visible is not None:
+        query = query.where(visible)
+    if kinds:
+        query = query.where(col(Event.kind).in_([str(k) for k in kinds]))
+    return _member_columns(query)
 
 
 def _kinds_key(kinds: Sequence[EventKind]) -> tuple[str, str]:
@@ -272,6 +298,7 @@ def city_feed(
                 source_url=feed_url(city_feed_path(city_id)) + query_string,
             ),
             make_members=lambda: _member_columns(event_query(session, filters, None)),
+            make_members_among=lambda ids: _among(ids, kinds, None, city_id),
         )
     coordinator = Principal(key_id=0, role=Role.coordinator, city_id=city_id)
     return FeedSpec(
@@ -283,6 +310,7 @@ def city_feed(
             timezone=city.timezone,
         ),
         make_members=lambda: _member_columns(event_query(session, filters, coordinator)),
+        make_members_among=lambda ids: _among(ids, kinds, coordinator, city_id),
         private=True,
     )
 
@@ -308,6 +336,8 @@ def partnership_feed(
             source_url=feed_url(partnership_feed_path(partnership_id)) + query_string,
         ),
         make_members=lambda: _member_columns(event_query(session, filters, None)),
+        make_members_among=lambda ids: _among(
+            ids, kinds, None, pair[0].city_a_id, pair[0].city_b_id),
     )
 
 
@@ -435,7 +465,8 @@ def _merged_snapshot(
 ) -> Snapshot | None:
     """``base`` with the events changed since merged in; None when that is not safe
     or not cheaper (cities changed, too old, a cancelled member due, many changes)."""
-    if (base.cities != stamp.cities or now - base.base_read_at >= RECHECK
+    among = spec.make_members_among
+    if (among is None or base.cities != stamp.cities or now - base.base_read_at >= RECHECK
             or (base.expires_at is not None and now >= base.expires_at)):
         return None
     since = min(base.base_read_at, base.base_events or base.base_read_at) - SETTLE
@@ -449,8 +480,7 @@ def _merged_snapshot(
     cancelled: list[datetime | None] = [base.expires_at - CANCELLED_KEPT_FOR] \
         if base.expires_at else []
     for chunk in _chunks(changed):
-        for event_id, version, cancelled_at in _rows(
-                session, spec.make_members().where(col(Event.id).in_(chunk))):
+        for event_id, version, cancelled_at in _rows(session, among(chunk)):
             members[event_id] = version
             cancelled.append(cancelled_at)
     merged = tuple(sorted(members.items()))

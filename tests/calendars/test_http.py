@@ -199,3 +199,83 @@ def test_one_edit_rebuilds_one_event(client, world, make_event, admin, monkeypat
                         headers={**admin, "If-Match": tag}).status_code == 200
     assert "Edited" in get_feed(client, city_path(world.kostroma)).text
     assert rendered == [events[2].id]
+
+
+def test_merging_changed_events_gives_what_a_full_reading_gives(
+    client, world, make_event, admin, session
+):
+    """A worker merges the events changed since its last full reading; whatever
+    changed, the result must equal reading every member again."""
+    events = [make_event(world.kassel if i % 2 else world.kostroma,
+                         [world.mary] if i % 2 == 0 else [world.kostroma, world.mary],
+                         title=f"Event {i}", kind="sports" if i % 3 else "culture")
+              for i in range(8)]
+    paths = [city_path(world.kostroma), city_path(world.mary),
+             city_path(world.kostroma) + "?kind=sports"]
+    for path in paths:
+        get_feed(client, path)
+    changes = [
+        (events[0], {"visibility": "private"}),
+        (events[1], {"guest_city_ids": [world.mary.id]}),
+        (events[2], {"kind": "culture"}),
+        (events[3], {"guest_city_ids": [world.kostroma.id]}),
+        (events[4], {"status": "confirmed"}),
+    ]
+    for event, change in changes:
+        tag = client.get(f"/api/v1/events/{event.id}", headers=admin).headers["etag"]
+        assert client.patch(f"/api/v1/events/{event.id}", json=change,
+                            headers={**admin, "If-Match": tag}).status_code == 200
+    assert client.post(f"/api/v1/events/{events[5].id}/cancel", headers=admin,
+                       json={"reason": "rain"}).status_code == 200
+    make_event(world.mary, [world.kostroma], title="Newcomer", kind="sports")
+    now = datetime.now(UTC)
+    merged = {}
+    for path in paths:
+        merged[path] = get_feed(client, path).content
+        spec = (service.city_feed(session, world.kostroma.id, ["sports"]) if "kind" in path
+                else service.city_feed(session, world.mary.id) if f"/{world.mary.id}." in path
+                else service.city_feed(session, world.kostroma.id))
+        cached = service._feed_bytes.get(spec.key)
+        assert cached is not None and cached.snapshot.base_read_at < now  # it did merge
+        full = service._full_snapshot(session, spec, service.read_stamp(session), now)
+        assert cached.snapshot.members == full.members
+    service.clear_caches()
+    for path in paths:
+        assert get_feed(client, path).content == merged[path]
+
+
+def test_a_settled_feed_answers_without_reading_its_members(client, world, choir, monkeypatch):
+    first = get_feed(client, city_path(world.kostroma))
+    with later(2):  # every stamp is older than the settle window now
+        get_feed(client, city_path(world.kostroma))  # checks once, and stores the stamp
+
+        def refuse(*_args: Any, **_kwargs: Any) -> Any:
+            raise AssertionError("the members were read")
+
+        monkeypatch.setattr(service, "_full_snapshot", refuse)
+        monkeypatch.setattr(service, "_merged_snapshot", refuse)
+        assert client.get(city_path(world.kostroma), headers={
+            "If-None-Match": first.headers["etag"]}).status_code == 304
+        assert get_feed(client, city_path(world.kostroma)).content == first.content
+        assert client.head(city_path(world.kostroma)).status_code == 200
+
+
+def test_a_change_that_bypasses_updated_at_shows_within_the_recheck_interval(
+    client, world, choir, session
+):
+    """A row deleted by hand leaves no stamp; the periodic full reading still finds it."""
+    from sqlalchemy import text
+
+    first = get_feed(client, city_path(world.mary))
+    assert f"twinplan-event-{choir.id}@" in first.text
+    with later(2):
+        get_feed(client, city_path(world.mary))
+    session.execute(text("DELETE FROM event_guest WHERE event_id = :e AND city_id = :c"),
+                    {"e": choir.id, "c": world.mary.id})
+    session.commit()
+    with later(3):
+        assert get_feed(client, city_path(world.mary)).content == first.content
+    with later(2 + service.RECHECK.seconds // 60 + 1):
+        again = get_feed(client, city_path(world.mary))
+    assert f"twinplan-event-{choir.id}@" not in again.text
+    assert last_modified(again) > last_modified(first)
