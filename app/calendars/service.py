@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -428,14 +428,30 @@ def _rows(session: Session, query: Any) -> list[Any]:
     return list(session.connection().execute(query).all())
 
 
-def read_stamp(session: Session) -> Stamp:
-    """Two index lookups (ix_event_updated_at, ix_city_updated_at)."""
-    events = select(func.max(Event.updated_at)).scalar_subquery()
-    cities = select(func.max(City.updated_at)).scalar_subquery()
-    newest_event, newest_city = _rows(session, select(events, cities))[0]
+def _stamp_of(newest_event: datetime | None, newest_city: datetime | None) -> Stamp:
     texts = [v.isoformat() if v else "-" for v in (newest_event, newest_city)]
     newest = max((v for v in (newest_event, newest_city) if v is not None), default=None)
     return Stamp("|".join(texts), newest, newest_event, texts[1])
+
+
+def _stamp_columns() -> list[Any]:
+    """max(updated_at) of events and of cities: two index lookups (ix_*_updated_at)."""
+    return [select(func.max(Event.updated_at)).scalar_subquery(),
+            select(func.max(City.updated_at)).scalar_subquery()]
+
+
+def read_stamp(session: Session) -> Stamp:
+    return _stamp_of(*_rows(session, select(*_stamp_columns()))[0])
+
+
+def read_stamp_and_state(session: Session, key: str) -> tuple[Stamp, Any]:
+    """The stamp, and the feed's row of ``feed_state`` (None if it has none), in one query."""
+    table = FeedState.__table__  # type: ignore[attr-defined]
+    one = select(literal(1).label("one")).subquery()
+    row = _rows(session, select(*_stamp_columns(), *table.c)
+                .select_from(one.outerjoin(table, table.c.key == key)))[0]
+    state = None if row.key is None else row
+    return _stamp_of(row[0], row[1]), state
 
 
 def _fingerprint(spec: FeedSpec, cities: str, members: Iterable[tuple[int, int]]) -> str:
@@ -727,8 +743,7 @@ def serve(
     module's docstring.
     """
     now = clock.now()
-    stamp = read_stamp(session)
-    state = _load_state(session, spec.key)
+    stamp, state = read_stamp_and_state(session, spec.key)
     snap: Snapshot | None = None
     if not still_current(spec, state, stamp, now):
         snap = snapshot(session, spec, stamp, now)
