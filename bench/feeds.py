@@ -11,10 +11,11 @@ bulk-loaded into a database built by the migrations: a temporary SQLite file,
 and, when TWINPLAN_BENCH_DATABASE_URL is set, a schema ``twinplan_bench_feeds``
 in that PostgreSQL database (created, and dropped at the end).
 
-Timed in process through FastAPI's TestClient, like bench/events.py:
+Timed over loopback HTTP (httpx, keep-alive) against the app under uvicorn,
+one worker, as ``twinplan serve`` runs it, so that it compares with Radicale:
 
 * static bytes: an endpoint added to the same app for this run, returning the
-  feed's bytes from memory (the floor: routing, middleware, the transfer);
+  feed's bytes from memory (the floor: HTTP, routing, middleware, the transfer);
 * warm feed: a plain GET, nothing changed since the last one;
 * 304: the same GET with If-None-Match;
 * after one edit: one event's title changed (and its version, sequence and
@@ -46,6 +47,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,7 +56,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
-from fastapi import Request, Response
+from fastapi import Response
 from sqlalchemy import Engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,29 +184,65 @@ def _load_postgres(engine: Engine, events: list[tuple[Any, ...]],
 # Timing Twinplan ----------------------------------------------------------------------
 
 
-def _client(world: World, static: list[bytes]) -> Any:
-    from fastapi.testclient import TestClient
+def make_bench_app() -> Any:
+    """The app as ``twinplan serve`` runs it, plus two routes for this benchmark only:
+    the feed's bytes from memory (the baseline) and a way to forget every cache."""
+    from fastapi import FastAPI
 
-    from app.core.db import WRITE_METHODS, get_session, open_session
+    from app.calendars import service
+    from app.core.db import get_engine
     from app.main import create_app
 
-    def session(request: Request) -> Iterator[Any]:
-        with open_session(write=request.method in WRITE_METHODS, engine=world.engine) as s:
-            try:
-                yield s
-                s.commit()
-            except BaseException:
-                s.rollback()
-                raise
-
-    app = create_app()
-    app.dependency_overrides[get_session] = session
+    app: FastAPI = create_app()
+    static: list[bytes] = []
 
     @app.get("/bench/static.ics")
     def static_bytes() -> Response:
+        if not static:
+            static.append(Path(os.environ["TWINPLAN_BENCH_STATIC"]).read_bytes())
         return Response(static[0], media_type="text/calendar; charset=utf-8")
 
-    return TestClient(app)
+    @app.post("/bench/forget")
+    def forget() -> Response:
+        service.clear_caches()
+        with get_engine().begin() as conn:
+            conn.execute(text("DELETE FROM feed_state"))
+        return Response(status_code=204)
+
+    return app
+
+
+@contextmanager
+def bench_server(world: World, static_file: Path) -> Iterator[str]:
+    """uvicorn, one worker, on loopback: the path a subscriber's request takes."""
+    port = _free_port()
+    env = os.environ | {"TWINPLAN_DATABASE_URL": world.url, "TWINPLAN_LOG_LEVEL": "WARNING",
+                        "TWINPLAN_BENCH_STATIC": str(static_file)}
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "bench.feeds:make_bench_app", "--factory",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+             "--no-access-log"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(300):
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise SystemExit(f"bench server exited:\n{log.read()[-3000:]}")
+                try:
+                    httpx.get(f"{base}/health", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def _timed(samples: list[float], call: Callable[[], Any], expect: int) -> Any:
@@ -217,25 +255,24 @@ def _timed(samples: list[float], call: Callable[[], Any], expect: int) -> Any:
 
 def _edit(world: World, event_id: int) -> None:
     """What PATCH does to an event row: new title, version, sequence and updated_at."""
+    now = datetime.now(UTC)
     with world.engine.begin() as conn:
         conn.execute(
             text("UPDATE event SET title = :title, version = version + 1, "
                  "sequence = sequence + 1, updated_at = :now WHERE id = :id"),
             {"title": f"Edited {time.perf_counter_ns()}", "id": event_id,
-             "now": _sqlite_value(datetime.now(UTC))
-             if world.engine.dialect.name == "sqlite" else datetime.now(UTC)},
+             "now": _sqlite_value(now) if world.engine.dialect.name == "sqlite" else now},
         )
 
 
 def time_twinplan(world: World, runs: int, cold_runs: int) -> bytes:
-    from app.calendars import service
-
-    static: list[bytes] = [b""]
     path = f"/calendars/cities/{world.hub_id}.ics"
     rng = random.Random(7)
-    with _client(world, static) as client:
+    static_file = Path(tempfile.mkdtemp(prefix="twinplan-bench-static-")) / "feed.ics"
+    with bench_server(world, static_file) as base, httpx.Client(base_url=base,
+                                                                timeout=120) as client:
         body = client.get(path).content
-        static[0] = body
+        static_file.write_bytes(body)
         world.feed_bytes = len(body)
         etag = client.get(path).headers["etag"]
         s = world.samples
@@ -253,14 +290,14 @@ def time_twinplan(world: World, runs: int, cold_runs: int) -> bytes:
                    lambda: client.get(path, headers={"If-None-Match": etag}), 304)
         for _ in range(max(runs // 3, 5)):
             _edit(world, rng.randrange(1, world.size + 1))
-            etag = _timed(s["after one edit"], lambda: client.get(path), 200).headers["etag"]
+            _timed(s["after one edit"], lambda: client.get(path), 200)
             _timed(s["static bytes"], lambda: client.get("/bench/static.ics"), 200)
         for _ in range(cold_runs):
-            service.clear_caches()
-            with world.engine.begin() as conn:
-                conn.execute(text("DELETE FROM feed_state"))
+            assert client.post("/bench/forget").status_code == 204
             _timed(s["cold feed"], lambda: client.get(path), 200)
-        return client.get(path).content
+        final = client.get(path).content
+    shutil.rmtree(static_file.parent, ignore_errors=True)
+    return final
 
 
 # Radicale -----------------------------------------------------------------------------
@@ -364,7 +401,7 @@ def report(world: World, radicale: tuple[list[float], str, bool]) -> bool:
     s = world.samples
     base = _median(s["static bytes"])
     print(f"\n{world.label}: GET /calendars/cities/<hub>.ics, {world.size:,} events, "
-          f"{world.feed_bytes / 1e6:.1f} MB (in process; Radicale over loopback HTTP)\n")
+          f"{world.feed_bytes / 1e6:.1f} MB (uvicorn, 1 worker, loopback HTTP)\n")
     header = f"{'case':<24}{'runs':>6}{'median ms':>12}{'p90 ms':>10}{'ratio':>9}  target"
     print(header)
     print("-" * (len(header) + 22))

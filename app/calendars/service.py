@@ -25,10 +25,11 @@ from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from itertools import chain
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, update
+from sqlalchemy import ColumnElement, Exists, Select, and_, case, func, literal, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -205,6 +206,10 @@ class FeedSpec:
     # The same rule for a few given events, as per-row probes: merging the events
     # changed since the last reading must not cost a reading of all members.
     make_members_among: Callable[[Sequence[int]], Select[Any]] | None = None
+    # Whether the feed's subject (a city, a twinning) exists, asked in the same query
+    # as the stamp and the state; ``missing`` is the 404's detail.
+    exists: Exists | None = None
+    missing: str = ""
     private: bool = False
     # Whether the stamp of all events and cities can vouch for this feed between
     # checks (not for a person's agenda: registrations have no such stamp, and an
@@ -284,31 +289,42 @@ def city_feed(
 ) -> FeedSpec:
     """A city's events, as host or guest. Public ones; with a coordinator's token, also
     the partners-only events it takes part in and the private ones it hosts."""
-    city = _city(session, city_id)
     key_suffix, query_string = _kinds_key(kinds)
     filters = EventFilters(city_id=city_id, kinds=tuple(kinds))
     if token is None:
-        return FeedSpec(
-            key=f"city:{city_id}{key_suffix}",
-            make_header=lambda: FeedHeader(
+
+        def public_header() -> FeedHeader:
+            city = _city(session, city_id)
+            return FeedHeader(
                 name=f"{city.name}: twin city exchanges{_kinds_title(kinds)}",
                 description=f"Public exchange events that {city.name} ({city.country_code}) "
                 "hosts or takes part in (Twinplan).",
                 timezone=city.timezone,
                 source_url=feed_url(city_feed_path(city_id)) + query_string,
-            ),
+            )
+
+        return FeedSpec(
+            key=f"city:{city_id}{key_suffix}",
+            make_header=public_header,
             make_members=lambda: _member_columns(event_query(session, filters, None)),
             make_members_among=lambda ids: _among(ids, kinds, None, city_id),
+            exists=select(City.id).where(City.id == city_id).exists(),
+            missing=f"city {city_id} does not exist",
         )
-    coordinator = Principal(key_id=0, role=Role.coordinator, city_id=city_id)
-    return FeedSpec(
-        key=f"token:{token.id}{key_suffix}",
-        make_header=lambda: FeedHeader(
+
+    def private_header() -> FeedHeader:
+        city = _city(session, city_id)
+        return FeedHeader(
             name=f"{city.name}: all exchanges{_kinds_title(kinds)}",
             description=f"Every exchange event of {city.name} ({city.country_code}) "
             "including partners-only and private ones. Do not share this link.",
             timezone=city.timezone,
-        ),
+        )
+
+    coordinator = Principal(key_id=0, role=Role.coordinator, city_id=city_id)
+    return FeedSpec(
+        key=f"token:{token.id}{key_suffix}",
+        make_header=private_header,
         make_members=lambda: _member_columns(event_query(session, filters, coordinator)),
         make_members_among=lambda ids: _among(ids, kinds, coordinator, city_id),
         private=True,
@@ -319,25 +335,34 @@ def partnership_feed(
     session: Session, partnership_id: int, kinds: Sequence[EventKind] = ()
 ) -> FeedSpec:
     """Public events that both cities of a twinning take part in."""
-    pair = _rows(session, select(Partnership.city_a_id, Partnership.city_b_id)
-                 .where(Partnership.id == partnership_id))
-    if not pair:
-        raise NotFound(f"partnership {partnership_id} does not exist")
-    a, b = _city(session, pair[0].city_a_id), _city(session, pair[0].city_b_id)
     key_suffix, query_string = _kinds_key(kinds)
     filters = EventFilters(partnership_id=partnership_id, kinds=tuple(kinds))
-    return FeedSpec(
-        key=f"partnership:{partnership_id}{key_suffix}",
-        make_header=lambda: FeedHeader(
+
+    @cache
+    def pair() -> tuple[int, int]:
+        found = _rows(session, select(Partnership.city_a_id, Partnership.city_b_id)
+                      .where(Partnership.id == partnership_id))
+        if not found:
+            raise NotFound(f"partnership {partnership_id} does not exist")
+        return found[0].city_a_id, found[0].city_b_id
+
+    def header() -> FeedHeader:
+        a, b = (_city(session, c) for c in pair())
+        return FeedHeader(
             name=f"{a.name} – {b.name}: twin city exchanges{_kinds_title(kinds)}",
             description=f"Public exchange events of the twinning of {a.name} "
             f"({a.country_code}) and {b.name} ({b.country_code}) (Twinplan).",
             timezone=a.timezone,
             source_url=feed_url(partnership_feed_path(partnership_id)) + query_string,
-        ),
+        )
+
+    return FeedSpec(
+        key=f"partnership:{partnership_id}{key_suffix}",
+        make_header=header,
         make_members=lambda: _member_columns(event_query(session, filters, None)),
-        make_members_among=lambda ids: _among(
-            ids, kinds, None, pair[0].city_a_id, pair[0].city_b_id),
+        make_members_among=lambda ids: _among(ids, kinds, None, *pair()),
+        exists=select(Partnership.id).where(Partnership.id == partnership_id).exists(),
+        missing=f"partnership {partnership_id} does not exist",
     )
 
 
@@ -444,12 +469,17 @@ def read_stamp(session: Session) -> Stamp:
     return _stamp_of(*_rows(session, select(*_stamp_columns()))[0])
 
 
-def read_stamp_and_state(session: Session, key: str) -> tuple[Stamp, Any]:
-    """The stamp, and the feed's row of ``feed_state`` (None if it has none), in one query."""
+def read_stamp_and_state(session: Session, spec: FeedSpec) -> tuple[Stamp, Any]:
+    """The stamp, and the feed's row of ``feed_state`` (None if it has none), in one
+    query that also checks that the feed's subject exists (404 if not)."""
     table = FeedState.__table__  # type: ignore[attr-defined]
     one = select(literal(1).label("one")).subquery()
-    row = _rows(session, select(*_stamp_columns(), *table.c)
-                .select_from(one.outerjoin(table, table.c.key == key)))[0]
+    exists = spec.exists if spec.exists is not None else literal(True)
+    columns: list[Any] = [*_stamp_columns(), exists.label("found"), *table.c]
+    row = _rows(session, select(*columns)
+                .select_from(one.outerjoin(table, table.c.key == spec.key)))[0]
+    if not row.found:
+        raise NotFound(spec.missing)
     state = None if row.key is None else row
     return _stamp_of(row[0], row[1]), state
 
@@ -743,7 +773,7 @@ def serve(
     module's docstring.
     """
     now = clock.now()
-    stamp, state = read_stamp_and_state(session, spec.key)
+    stamp, state = read_stamp_and_state(session, spec)
     snap: Snapshot | None = None
     if not still_current(spec, state, stamp, now):
         snap = snapshot(session, spec, stamp, now)
