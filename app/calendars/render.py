@@ -92,6 +92,10 @@ def kind_label(kind: str) -> str:
     return kind.replace("_", " ").capitalize()
 
 
+# ZoneInfo keeps only 8 zones strongly cached: a feed with more reloads them from disk.
+_zone = lru_cache(maxsize=1024)(ZoneInfo)
+
+
 @lru_cache(maxsize=16)
 def uid_domain(base_url: str) -> str:
     return urlsplit(base_url).hostname or "twinplan"
@@ -104,7 +108,7 @@ def _zoned(local: datetime, utc: datetime, tzid: str) -> str:
     occurrence to every client (RFC 5545 3.3.5); an event at the second one is
     written in UTC so that it is not shown an hour early.
     """
-    if ZoneInfo(tzid).utcoffset(local) == local - utc.replace(tzinfo=None):
+    if _zone(tzid).utcoffset(local) == local - utc.replace(tzinfo=None):
         return f";TZID={tzid}:{local_stamp(local)}"
     return f":{utc_stamp(utc)}"
 
