@@ -31,10 +31,10 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    Exists,
     Select,
     String,
     and_,
+    bindparam,
     case,
     func,
     literal,
@@ -218,9 +218,9 @@ class FeedSpec:
     # The same rule for a few given events, as per-row probes: merging the events
     # changed since the last reading must not cost a reading of all members.
     make_members_among: Callable[[Sequence[int]], Select[Any]] | None = None
-    # Whether the feed's subject (a city, a twinning) exists, asked in the same query
-    # as the stamp and the state; ``missing`` is the 404's detail.
-    exists: Exists | None = None
+    # The feed's subject, ("city", id) or ("partnership", id), whose existence is
+    # asked in the same query as the stamp and the state; ``missing`` is the 404's detail.
+    subject: tuple[str, int] | None = None
     missing: str = ""
     private: bool = False
     # Whether the stamp of all events and cities can vouch for this feed between
@@ -320,7 +320,7 @@ def city_feed(
             make_header=public_header,
             make_members=lambda: _member_columns(event_query(session, filters, None)),
             make_members_among=lambda ids: _among(ids, kinds, None, city_id),
-            exists=select(City.id).where(City.id == city_id).exists(),
+            subject=("city", city_id),
             missing=f"city {city_id} does not exist",
         )
 
@@ -373,7 +373,7 @@ def partnership_feed(
         make_header=header,
         make_members=lambda: _member_columns(event_query(session, filters, None)),
         make_members_among=lambda ids: _among(ids, kinds, None, *pair()),
-        exists=select(Partnership.id).where(Partnership.id == partnership_id).exists(),
+        subject=("partnership", partnership_id),
         missing=f"partnership {partnership_id} does not exist",
     )
 
@@ -481,15 +481,26 @@ def read_stamp(session: Session) -> Stamp:
     return _stamp_of(*_rows(session, select(*_stamp_columns()))[0])
 
 
+@cache
+def _stamp_and_state_query(subject: str | None) -> Select[Any]:
+    """Built once per kind of subject; executed with ``key`` and ``subject_id``."""
+    table = FeedState.__table__  # type: ignore[attr-defined]
+    ids: dict[str, Any] = {"city": col(City.id), "partnership": col(Partnership.id)}
+    found: Any = literal(True)
+    if subject is not None:
+        found = select(ids[subject]).where(ids[subject] == bindparam("subject_id")).exists()
+    one = select(literal(1).label("one")).subquery()
+    columns: list[Any] = [*_stamp_columns(), found.label("found"), *table.c]
+    return select(*columns).select_from(
+        one.outerjoin(table, table.c.key == bindparam("key")))
+
+
 def read_stamp_and_state(session: Session, spec: FeedSpec) -> tuple[Stamp, Any]:
     """The stamp, and the feed's row of ``feed_state`` (None if it has none), in one
     query that also checks that the feed's subject exists (404 if not)."""
-    table = FeedState.__table__  # type: ignore[attr-defined]
-    one = select(literal(1).label("one")).subquery()
-    exists = spec.exists if spec.exists is not None else literal(True)
-    columns: list[Any] = [*_stamp_columns(), exists.label("found"), *table.c]
-    row = _rows(session, select(*columns)
-                .select_from(one.outerjoin(table, table.c.key == spec.key)))[0]
+    kind, subject_id = spec.subject or (None, 0)
+    params = {"key": spec.key} | ({"subject_id": subject_id} if kind else {})
+    row = session.connection().execute(_stamp_and_state_query(kind), params).one()
     if not row.found:
         raise NotFound(spec.missing)
     state = None if row.key is None else row
