@@ -1,19 +1,28 @@
 """Feeds: which events each one holds, when it last changed, and its bytes, built rarely.
 
-A request for a feed costs two small queries when nothing changed:
+What a feed's bytes depend on is hashed into its **fingerprint**: the (id,
+version) of every member, the cities' stamp (feeds show city names), the
+feed's key, the base URL and the renderer's version. ``feed_state``, shared by
+every worker, keeps per feed the fingerprint last served, with its ETag,
+length and Last-Modified.
 
-1. the feed's members, ``(id, version, updated_at)`` of each event in it,
-   hashed with the cities' stamp into the feed's **fingerprint**;
-2. the feed's row in ``feed_state``: the fingerprint, ETag, length and
-   Last-Modified it was last served with.
+A request that finds nothing changed costs one query: the newest
+``updated_at`` of all events and of all cities (two index lookups), the
+feed's state row, and whether its city or twinning exists. When that stamp
+equals the one stored with the state, is older than SETTLE, no cancelled
+member is due to drop out, and the last full check is younger than RECHECK,
+the state answers: 304, HEAD, or the body from this worker's cache. Nothing
+is read or built.
 
-Same fingerprint: the stored ETag and Last-Modified answer a conditional
-request (304) or a HEAD without building anything, and the body comes from
-this worker's cache of assembled feeds. Another fingerprint: the feed is
-assembled from per-event VEVENT bytes (cached by event id and version, so
-one edited event costs one rendering), and the new state is recorded, with a
-Last-Modified that moves forward. Workers share nothing but the database;
-they agree because bytes are a pure function of the data.
+Otherwise the members are read, in full, or, by a worker that read them
+before, as its last reading merged with the events changed since (probed one
+by one). Same fingerprint: the state is marked checked. Another one: the feed
+is assembled from VEVENT bytes cached by (event id, version), so an edit
+renders one event, and the new state is recorded with a Last-Modified that
+moves forward, including when the change is an event leaving the feed.
+
+Workers share nothing but the database and agree because the bytes are a pure
+function of the data: no clock, no randomness in them.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import logging
 import secrets
 from array import array
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from itertools import chain
@@ -714,17 +723,17 @@ def _as_local(value: Any) -> datetime:
 def _as_utc(value: Any) -> datetime:
     if isinstance(value, str):
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _event_records(session: Session, ids: Sequence[int]) -> list[_EventRecord]:
+def _event_records(session: Session, which: ColumnElement[bool]) -> list[_EventRecord]:
     table = Event.__table__  # type: ignore[attr-defined]
     columns = [table.c[name] for name in _RENDERED_COLUMNS] + [
         type_coerce(table.c[name], String) for name in (*_LOCAL_COLUMNS, *_UTC_COLUMNS)]
     out = []
     for (event_id, kind, title, description, host, venue, status, visibility, timezone,
          all_day, sequence, version, cancel_reason, l1, l2, u1, u2, u3, u4) in _rows(
-            session, select(*columns).where(table.c.id.in_(list(ids)))):
+            session, select(*columns).where(which)):
         out.append(_EventRecord(
             event_id, kind, title, description, host, venue, status, visibility, timezone,
             bool(all_day), sequence, version, cancel_reason, _as_local(l1), _as_local(l2),
@@ -733,20 +742,29 @@ def _event_records(session: Session, ids: Sequence[int]) -> list[_EventRecord]:
 
 
 def _render_missing(
-    session: Session, missing: list[int], base_url: str
-) -> dict[int, RenderedEvent]:
-    """Render the events no cache holds, reading their rows, guests and cities in bulk."""
+    session: Session, spec: FeedSpec, missing: list[int], every: bool, base_url: str
+) -> dict[int, tuple[int, RenderedEvent]]:
+    """Render the events no cache holds, reading their rows, guests and cities in bulk:
+    by the feed's own query when ``every`` member is missing (a feed built from
+    nothing), else by id."""
+    if every:
+        members = spec.make_members().with_only_columns(col(Event.id)).order_by(None)
+        selections = [(col(Event.id).in_(members), col(EventGuest.event_id).in_(members))]
+    else:
+        selections = [(col(Event.id).in_(chunk), col(EventGuest.event_id).in_(chunk))
+                      for chunk in _chunks(missing)]
     rows: list[_EventRecord] = []
     guests: dict[int, list[int]] = {i: [] for i in missing}
-    for chunk in _chunks(missing):
-        rows += _event_records(session, chunk)
+    for events, guest_rows in selections:
+        rows += _event_records(session, events)
         for event_id, city_id in _rows(
             session,
             select(EventGuest.event_id, EventGuest.city_id)
-            .where(col(EventGuest.event_id).in_(chunk))
+            .where(guest_rows)
             .order_by(col(EventGuest.event_id), col(EventGuest.city_id)),
         ):
-            guests[event_id].append(city_id)
+            if event_id in guests:
+                guests[event_id].append(city_id)
     city_ids = sorted({r.host_city_id for r in rows} | {c for g in guests.values() for c in g})
     labels: dict[int, CityLabel] = {}
     for chunk in _chunks(city_ids):
@@ -756,10 +774,12 @@ def _render_missing(
             labels[city_id] = CityLabel(name, country)
     out = {}
     for row in rows:
+        if row.id not in guests:
+            continue  # joined the feed after its members were read: next time
         rendered = render.render_event(
             row, labels[row.host_city_id], [labels[c] for c in guests[row.id]], base_url=base_url
         )
-        out[row.id] = rendered
+        out[row.id] = (row.version, rendered)
         _event_bytes.put((row.id, row.version), rendered)
     return out
 
@@ -773,14 +793,25 @@ def assemble(session: Session, spec: FeedSpec, snap: Snapshot) -> _Assembled:
             _event_generation[0] = (snap.cities, base_url)
     cached = _event_bytes.get_many(snap.members)
     missing = [i for (i, _), hit in zip(snap.members, cached, strict=True) if hit is None]
-    if missing:
-        fresh = _render_missing(session, missing, base_url)
-        events = [
-            hit if hit is not None else fresh[i]
-            for (i, _), hit in zip(snap.members, cached, strict=True)
-        ]
-    else:
-        events = cast(list[RenderedEvent], cached)
+    if not missing:
+        feed = render.assemble(spec.make_header(), cast(list[RenderedEvent], cached))
+        return _Assembled(snap, feed.body, feed.etag)
+    every = len(missing) == len(snap.members) and len(missing) > _IN_CHUNK
+    fresh = _render_missing(session, spec, missing, every, base_url)
+    # On PostgreSQL each statement sees the latest commits: a missing event may have
+    # changed, or left the feed, since the members were read. The bytes must match
+    # the fingerprint they are stored under, so the members are what was rendered.
+    members, events = [], []
+    for (event_id, version), hit in zip(snap.members, cached, strict=True):
+        if hit is not None:
+            members.append((event_id, version))
+            events.append(hit)
+        elif event_id in fresh:
+            members.append((event_id, fresh[event_id][0]))
+            events.append(fresh[event_id][1])
+    if members != list(snap.members):
+        snap = replace(snap, members=tuple(members),
+                       fingerprint=_fingerprint(spec, snap.cities, members))
     feed = render.assemble(spec.make_header(), events)
     return _Assembled(snap, feed.body, feed.etag)
 
@@ -796,9 +827,12 @@ def _cached_or_assembled(session: Session, spec: FeedSpec, snap: Snapshot) -> _A
         with _building(spec.key):  # one thread builds, the others wait for its bytes
             hit = _cached(spec, snap.fingerprint)
             if hit is None:
-                hit = assemble(session, spec, snap)
+                built = assemble(session, spec, snap)
+                _feed_bytes.put(spec.key, built)
+                return built
     # Keep the newest reading of the members, even for bytes that did not change.
-    _feed_bytes.put(spec.key, _Assembled(snap, hit.body, hit.etag))
+    hit = _Assembled(snap, hit.body, hit.etag)
+    _feed_bytes.put(spec.key, hit)
     return hit
 
 
@@ -863,7 +897,7 @@ def serve(
             _mark_checked(session, spec, state, snap, stamp, now)
         else:
             built = _cached_or_assembled(session, spec, snap)
-            state = _record_state(session, spec, snap, stamp, built, state, now)
+            state = _record_state(session, spec, built.snapshot, stamp, built, state, now)
             # Another worker may have stored other bytes meanwhile; a date that belongs
             # to them would make If-Modified-Since lie, so send none then.
             last_modified = state.last_modified if state and state.etag == built.etag else None

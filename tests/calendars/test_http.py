@@ -279,3 +279,21 @@ def test_a_change_that_bypasses_updated_at_shows_within_the_recheck_interval(
         again = get_feed(client, city_path(world.mary))
     assert f"twinplan-event-{choir.id}@" not in again.text
     assert last_modified(again) > last_modified(first)
+
+
+@pytest.mark.parametrize("chunk", [2, 3, 1000])
+def test_feeds_read_in_chunks_or_by_their_own_query_are_the_same(
+    client, world, make_event, monkeypatch, chunk
+):
+    """A feed built from nothing reads its events by its own query when they are many,
+    by id in chunks otherwise; the bytes are the same."""
+    for i in range(7):
+        make_event(world.kostroma if i % 2 else world.kassel,
+                   [world.mary] if i % 2 else [world.kostroma], title=f"Event {i}")
+    expected = get_feed(client, city_path(world.kostroma)).content
+    service.clear_caches()
+    monkeypatch.setattr(service, "_IN_CHUNK", chunk)
+    assert get_feed(client, city_path(world.kostroma)).content == expected
+    service.clear_caches()
+    assert client.get(city_path(world.kostroma) + "?kind=delegation_visit").content.count(
+        b"BEGIN:VEVENT") == 7
