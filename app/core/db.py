@@ -140,26 +140,33 @@ def _sqlite_write_gate() -> asyncio.Lock:
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's session: committed when the endpoint returns, rolled back if it raises."""
+    """The request's session: committed when the endpoint returns, rolled back if it raises.
+
+    Creating a session opens no connection, so it happens here in the event
+    loop. Endpoints on a ``TransactionalRoute`` have ended their transaction
+    by the time this resumes; only a transaction still open costs a trip to a
+    worker thread (one not counted against the pool, see above).
+    """
     write = request.method in WRITE_METHODS
     sqlite = get_engine().dialect.name == "sqlite"
     gate: contextlib.AbstractAsyncContextManager[Any] = (
         _sqlite_write_gate() if write and sqlite else contextlib.nullcontext()
     )
-    # Ending the transaction must not wait for a free worker thread (see above).
-    own_thread = anyio.CapacityLimiter(1)
+
+    async def finish(step: Callable[[], None]) -> None:
+        if session.in_transaction():
+            await anyio.to_thread.run_sync(step, limiter=anyio.CapacityLimiter(1))
+
     async with gate:
-        session = await anyio.to_thread.run_sync(
-            functools.partial(open_session, write=write), limiter=own_thread
-        )
+        session = open_session(write=write)
         try:
             yield session
-            await anyio.to_thread.run_sync(session.commit, limiter=own_thread)
+            await finish(session.commit)
         except BaseException:
-            await anyio.to_thread.run_sync(session.rollback, limiter=own_thread)
+            await finish(session.rollback)
             raise
         finally:
-            await anyio.to_thread.run_sync(session.close, limiter=own_thread)
+            session.close()  # nothing left to end: the connection went back in ``finish``
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
