@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_starttls: bool = False
+    # A CA bundle to trust for STARTTLS (a private relay); default: the system's.
+    smtp_ca_file: Path | None = None
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_sender: str = Field(default="Twinplan <twinplan@localhost>", max_length=320)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -55,7 +56,9 @@ def send(settings: Settings, message: EmailMessage) -> EmailResult:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port,
                           timeout=settings.smtp_timeout) as smtp:
             if settings.smtp_starttls:
-                smtp.starttls()
+                # Verify the server's certificate and name, as smtplib does not by default.
+                cafile = str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+                smtp.starttls(context=ssl.create_default_context(cafile=cafile))
             if settings.smtp_user:
                 password = settings.smtp_password.get_secret_value() if (
                     settings.smtp_password) else ""

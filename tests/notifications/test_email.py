@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -77,3 +79,51 @@ def test_a_refused_login_is_retried_not_dead(session, auth_smtp, make_worker):
 
 def statuses_of(session):
     return [NotificationStatus(r.status) for r in outbox(session)]
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def tls_smtp(certificate) -> Iterator[AuthSmtp]:
+    """An SMTP server that refuses to log anyone in before STARTTLS."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    server = AuthSmtp()
+    server.controller = Controller(
+        server.sink, hostname="127.0.0.1", port=server.port,
+        authenticator=server.controller.SMTP_kwargs["authenticator"],
+        auth_required=True, auth_require_tls=True, require_starttls=True, tls_context=context,
+    )
+    server.controller.start()
+    yield server
+    server.controller.stop()
+
+
+def test_starttls_then_login(session, tls_smtp, certificate, make_worker):
+    _queue_mail(session)
+    make_worker(smtp_port=tls_smtp.port, smtp_starttls=True, smtp_ca_file=certificate[0],
+                smtp_user="twinplan", smtp_password=SecretStr("s3cret")).run_once()
+    assert tls_smtp.logins == [("twinplan", "s3cret")]
+    assert len(tls_smtp.sink.messages) == 1
+    assert statuses_of(session) == [NotificationStatus.delivered]
+
+
+def test_an_untrusted_certificate_is_not_used(session, tls_smtp, make_worker):
+    _queue_mail(session)
+    make_worker(smtp_port=tls_smtp.port, smtp_starttls=True, smtp_user="twinplan",
+                smtp_password=SecretStr("s3cret"), smtp_timeout=2).run_once()
+    (row,) = outbox(session)
+    assert row.status == NotificationStatus.pending and "CERTIFICATE" in row.last_error.upper()
+    assert tls_smtp.logins == [] and tls_smtp.sink.messages == []
