@@ -146,7 +146,7 @@ def _events(world: World) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...
         )
 
 
-def _sqlite_value(value: Any) -> Any:
+def sqlite_value(value: Any) -> Any:
     # SQLAlchemy's SQLite DateTime format; UTC columns are stored without offset.
     if isinstance(value, datetime):
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds") \
@@ -154,17 +154,17 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def _load_sqlite(engine: Engine, events: list[tuple[Any, ...]],
+def load_sqlite(engine: Engine, events: list[tuple[Any, ...]],
                  guests: list[tuple[Any, ...]]) -> None:
     with engine.begin() as conn:
         for table, columns, rows in (("event", EVENT_COLUMNS, events),
                                      ("event_guest", GUEST_COLUMNS, guests)):
             sql = f"INSERT INTO {table} ({', '.join(columns)}) " \
                   f"VALUES ({', '.join('?' * len(columns))})"
-            conn.exec_driver_sql(sql, [tuple(_sqlite_value(v) for v in r) for r in rows])
+            conn.exec_driver_sql(sql, [tuple(sqlite_value(v) for v in r) for r in rows])
 
 
-def _load_postgres(engine: Engine, events: list[tuple[Any, ...]],
+def load_postgres(engine: Engine, events: list[tuple[Any, ...]],
                    guests: list[tuple[Any, ...]]) -> None:
     raw = engine.raw_connection()
     try:
@@ -192,7 +192,7 @@ def seed(world: World) -> None:
     for event, guest_rows in _events(world):
         events.append(event)
         guests.extend(guest_rows)
-    load = _load_postgres if world.engine.dialect.name == "postgresql" else _load_sqlite
+    load = load_postgres if world.engine.dialect.name == "postgresql" else load_sqlite
     load(world.engine, events, guests)
     world.seed_seconds = time.perf_counter() - started
 
@@ -250,7 +250,7 @@ def time_in_turns(worlds: list[World], runs: int) -> None:
 # Backends -----------------------------------------------------------------------------
 
 
-def _with_search_path(url: str, schema: str) -> str:
+def with_search_path(url: str, schema: str) -> str:
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
 
@@ -283,7 +283,7 @@ def run_postgres(base_url: str, sizes: list[int], runs: int) -> list[World]:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
                 conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         for size, schema in zip(sizes, schemas, strict=True):
-            url = _with_search_path(base_url, schema)
+            url = with_search_path(base_url, schema)
             worlds.append(World("postgresql", size, url, make_engine(url)))
         for w in worlds:
             seed(w)

@@ -52,12 +52,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import Response
 from sqlalchemy import Engine, text
+
+from bench.events import (  # the same tables, loaded the same way
+    load_postgres,
+    load_sqlite,
+    sqlite_value,
+    with_search_path,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RADICALE_VENV = ROOT / ".tools" / "bench-radicale"
@@ -69,13 +75,6 @@ KINDS = ["delegation_visit", "youth_exchange", "school_exchange", "sports", "exh
          "culture", "seminar"]
 TITLES = ["Дни культуры {0}", "{0} bilen dostluk güni", "Youth exchange with {0}",
           "Шахматный турнир: Кострома – {0}", "Photo exhibition: the Volga and {0}"]
-EVENT_COLUMNS = (
-    "id", "kind", "title", "description", "host_city_id", "venue", "capacity",
-    "registration_deadline", "chaperone_ratio", "status", "visibility", "timezone", "all_day",
-    "starts_at_local", "ends_at_local", "starts_at_utc", "ends_at_utc", "sequence", "version",
-    "created_at", "updated_at", "cancelled_at", "cancel_reason",
-)
-GUEST_COLUMNS = ("event_id", "city_id", "starts_at_utc", "ends_at_utc")
 
 
 @dataclass
@@ -140,48 +139,9 @@ def _seed(world: World) -> None:
         ))
         guests += [(event_id, g, start_utc, end_utc) for g in guest_ids]
     if world.engine.dialect.name == "postgresql":
-        _load_postgres(world.engine, events, guests)
+        load_postgres(world.engine, events, guests)
     else:
-        _load_sqlite(world.engine, events, guests)
-
-
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.isoformat(" ", "microseconds")
-    return value
-
-
-def _load_sqlite(engine: Engine, events: list[tuple[Any, ...]],
-                 guests: list[tuple[Any, ...]]) -> None:
-    with engine.begin() as conn:
-        for table, columns, rows in (("event", EVENT_COLUMNS, events),
-                                     ("event_guest", GUEST_COLUMNS, guests)):
-            sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
-                   f"VALUES ({', '.join('?' * len(columns))})")
-            conn.exec_driver_sql(sql, [tuple(_sqlite_value(v) for v in r) for r in rows])
-
-
-def _load_postgres(engine: Engine, events: list[tuple[Any, ...]],
-                   guests: list[tuple[Any, ...]]) -> None:
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        for table, columns, rows in (("event", EVENT_COLUMNS, events),
-                                     ("event_guest", GUEST_COLUMNS, guests)):
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        cursor.execute("SELECT setval(pg_get_serial_sequence('event', 'id'), %s)",
-                       (len(events),))
-        cursor.execute("ANALYZE")
-        raw.commit()
-    finally:
-        raw.close()
-
-
-# Timing Twinplan ----------------------------------------------------------------------
+        load_sqlite(world.engine, events, guests)
 
 
 def make_bench_app() -> Any:
@@ -261,7 +221,7 @@ def _edit(world: World, event_id: int) -> None:
             text("UPDATE event SET title = :title, version = version + 1, "
                  "sequence = sequence + 1, updated_at = :now WHERE id = :id"),
             {"title": f"Edited {time.perf_counter_ns()}", "id": event_id,
-             "now": _sqlite_value(now) if world.engine.dialect.name == "sqlite" else now},
+             "now": sqlite_value(now) if world.engine.dialect.name == "sqlite" else now},
         )
 
 
@@ -435,11 +395,6 @@ def report(world: World, radicale: tuple[list[float], str, bool]) -> bool:
     return ok
 
 
-def _with_search_path(url: str, schema: str) -> str:
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=5000)
@@ -463,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
             conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-        url = _with_search_path(pg_url, SCHEMA)
+        url = with_search_path(pg_url, SCHEMA)
         worlds.append(World("postgresql", url, make_engine(url), args.events))
     try:
         body = b""
