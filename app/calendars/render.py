@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from hashlib import sha256
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from app.calendars.contentlines import (
     fold,
     lines,
     local_stamp,
+    text_lines,
     utc_stamp,
 )
 from app.calendars.timezones import vtimezone
@@ -75,10 +76,9 @@ class CityLabel:
         return f"{self.name} ({self.country_code})"
 
 
-@dataclass(frozen=True)
-class RenderedEvent:
+class RenderedEvent(NamedTuple):
     """An event's VEVENT bytes, their SHA-256, and the zone (and years) its times need
-    a VTIMEZONE for."""
+    a VTIMEZONE for. (A tuple: thousands are made at a time, and it is made fastest.)"""
 
     data: bytes
     digest: bytes
@@ -90,6 +90,11 @@ class RenderedEvent:
 @lru_cache(maxsize=64)
 def kind_label(kind: str) -> str:
     return kind.replace("_", " ").capitalize()
+
+
+@lru_cache(maxsize=64)
+def _category(kind: str) -> str:
+    return escape_text(kind_label(kind))
 
 
 # ZoneInfo keeps only 8 zones strongly cached: a feed with more reloads them from disk.
@@ -139,48 +144,41 @@ def render_event(
     *,
     base_url: str,
 ) -> RenderedEvent:
-    """One VEVENT. No personal data: only the event, its cities and its venue."""
+    """One VEVENT. No personal data: only the event, its cities and its venue.
+
+    One template, encoded and folded once: a feed built from nothing renders
+    thousands of these, and each list, join and call per line shows.
+    """
     stamp = utc_stamp(event.updated_at)
-    content = [
-        "BEGIN:VEVENT",
-        f"UID:twinplan-event-{event.id}@{uid_domain(base_url)}",
-        f"DTSTAMP:{stamp}",
-        f"CREATED:{utc_stamp(event.created_at)}",
-        f"LAST-MODIFIED:{stamp}",
-        f"SEQUENCE:{event.sequence}",
-        f"STATUS:{STATUS.get(event.status, 'CONFIRMED')}",
-        f"SUMMARY:{escape_text(event.title)}",
-    ]
     tzid: str | None
     if event.all_day:
         tzid = None
-        content += [
-            f"DTSTART;VALUE=DATE:{date_stamp(event.starts_at_local.date())}",
-            f"DTEND;VALUE=DATE:{date_stamp(_exclusive_end_day(event))}",
-        ]
+        when = (f"DTSTART;VALUE=DATE:{date_stamp(event.starts_at_local.date())}\r\n"
+                f"DTEND;VALUE=DATE:{date_stamp(_exclusive_end_day(event))}")
     else:
         tzid = event.timezone
-        content += [
-            "DTSTART" + _zoned(event.starts_at_local, event.starts_at_utc, tzid),
-            "DTEND" + _zoned(event.ends_at_local, event.ends_at_utc, tzid),
-        ]
-    place = ", ".join(p for p in (event.venue, host.name) if p)
-    content += [
-        f"LOCATION:{escape_text(place)}",
-        f"DESCRIPTION:{escape_text(_description(event, host, guests))}",
-        f"CATEGORIES:{escape_text(kind_label(event.kind))}",
-        f"CLASS:{'PUBLIC' if event.visibility == 'public' else 'PRIVATE'}",
-        f"URL;VALUE=URI:{base_url}/api/v1/events/{event.id}",
-        "END:VEVENT",
-    ]
-    data = lines(content)
-    return RenderedEvent(
-        data=data,
-        digest=sha256(data).digest(),
-        tzid=tzid,
-        first_year=event.starts_at_local.year,
-        last_year=event.ends_at_local.year,
+        when = (f"DTSTART{_zoned(event.starts_at_local, event.starts_at_utc, tzid)}\r\n"
+                f"DTEND{_zoned(event.ends_at_local, event.ends_at_utc, tzid)}")
+    place = f"{event.venue}, {host.name}" if event.venue else host.name
+    data = text_lines(
+        "BEGIN:VEVENT\r\n"
+        f"UID:twinplan-event-{event.id}@{uid_domain(base_url)}\r\n"
+        f"DTSTAMP:{stamp}\r\n"
+        f"CREATED:{utc_stamp(event.created_at)}\r\n"
+        f"LAST-MODIFIED:{stamp}\r\n"
+        f"SEQUENCE:{event.sequence}\r\n"
+        f"STATUS:{STATUS.get(event.status, 'CONFIRMED')}\r\n"
+        f"SUMMARY:{escape_text(event.title)}\r\n"
+        f"{when}\r\n"
+        f"LOCATION:{escape_text(place)}\r\n"
+        f"DESCRIPTION:{escape_text(_description(event, host, guests))}\r\n"
+        f"CATEGORIES:{_category(event.kind)}\r\n"
+        f"CLASS:{'PUBLIC' if event.visibility == 'public' else 'PRIVATE'}\r\n"
+        f"URL;VALUE=URI:{base_url}/api/v1/events/{event.id}\r\n"
+        "END:VEVENT"
     )
+    return RenderedEvent(data, sha256(data).digest(), tzid,
+                         event.starts_at_local.year, event.ends_at_local.year)
 
 
 @dataclass(frozen=True)
