@@ -66,7 +66,7 @@ def _transitions_in(tzid: str, year: int) -> tuple[_Transition, ...]:
     """
     zone = ZoneInfo(tzid)
 
-    def key(timestamp: int) -> tuple[object, ...]:
+    def key(timestamp: int) -> tuple[timedelta | None, timedelta | None, str | None]:
         local = datetime.fromtimestamp(timestamp, zone)
         return local.utcoffset(), local.dst(), local.tzname()
 
