@@ -48,6 +48,7 @@ from sqlalchemy import (
     func,
     literal,
     or_,
+    text,
     type_coerce,
     update,
 )
@@ -224,9 +225,9 @@ class FeedSpec:
     key: str
     make_header: Callable[[], FeedHeader]
     make_members: Callable[[], Select[Any]]
-    # The same rule for a few given events, as per-row probes: merging the events
-    # changed since the last reading must not cost a reading of all members.
-    make_members_among: Callable[[Sequence[int]], Select[Any]] | None = None
+    # The same rule for one ``event`` row, as a condition: merging the events changed
+    # since the last reading asks it of those alone, not of all members.
+    make_member_rule: Callable[[], ColumnElement[bool]] | None = None
     # The feed's subject, ("city", id) or ("partnership", id), whose existence is
     # asked in the same query as the stamp and the state; ``missing`` is the 404's detail.
     subject: tuple[str, int] | None = None
@@ -238,10 +239,10 @@ class FeedSpec:
     stamped: bool = True
 
 
-def _listed(query: Select[Any]) -> Select[Any]:
+def _listed() -> ColumnElement[bool]:
     """Members only: never drafts; cancelled events for 90 days after cancellation."""
     cutoff = clock.now() - CANCELLED_KEPT_FOR
-    return query.where(
+    return and_(
         col(Event.status) != EventStatus.draft,
         or_(
             col(Event.status) != EventStatus.cancelled,
@@ -250,13 +251,17 @@ def _listed(query: Select[Any]) -> Select[Any]:
     )
 
 
-def _member_columns(query: Any) -> Select[Any]:
-    """(id, version, cancelled_at if cancelled) of the members, by id: integers, mostly,
-    so that reading 5,000 of them costs little."""
+def _member_state() -> list[Any]:
+    """(id, version, cancelled_at if cancelled): what a feed's fingerprint and expiry
+    are made of; integers, mostly, so that reading 5,000 of them costs little."""
     cancelled = case((col(Event.status) == EventStatus.cancelled, col(Event.cancelled_at)))
-    return _listed(
-        query.with_only_columns(Event.id, Event.version, cancelled).order_by(None)
-    ).order_by(col(Event.id))
+    return [col(Event.id), col(Event.version), cancelled]
+
+
+def _member_columns(query: Any) -> Select[Any]:
+    """The members' state, by id."""
+    return (query.with_only_columns(*_member_state()).order_by(None)
+            .where(_listed()).order_by(col(Event.id)))
 
 
 def _takes_part(city_id: int) -> ColumnElement[bool]:
@@ -269,17 +274,18 @@ def _takes_part(city_id: int) -> ColumnElement[bool]:
     return or_(col(Event.host_city_id) == city_id, as_guest)
 
 
-def _among(
-    ids: Sequence[int], kinds: Sequence[EventKind], principal: Principal | None,
-    *cities: int,
-) -> Select[Any]:
-    query = select(Event).where(col(Event.id).in_(list(ids)), *map(_takes_part, cities))
+def _member_rule(
+    kinds: Sequence[EventKind], principal: Principal | None, *cities: int
+) -> ColumnElement[bool]:
+    """Whether one event belongs to the feed of these cities (all of them take part),
+    this viewer and these kinds: the feed's query, as a condition on one row."""
+    rule = [*map(_takes_part, cities), _listed()]
     visible = visible_to(principal)
     if visible is not None:
-        query = query.where(visible)
+        rule.append(visible)
     if kinds:
-        query = query.where(col(Event.kind).in_([str(k) for k in kinds]))
-    return _member_columns(query)
+        rule.append(col(Event.kind).in_([str(k) for k in kinds]))
+    return and_(*rule)
 
 
 def _kinds_key(kinds: Sequence[EventKind]) -> tuple[str, str]:
@@ -328,7 +334,7 @@ def city_feed(
             key=f"city:{city_id}{key_suffix}",
             make_header=public_header,
             make_members=lambda: _member_columns(event_query(session, filters, None)),
-            make_members_among=lambda ids: _among(ids, kinds, None, city_id),
+            make_member_rule=lambda: _member_rule(kinds, None, city_id),
             subject=("city", city_id),
             missing=f"city {city_id} does not exist",
         )
@@ -347,7 +353,7 @@ def city_feed(
         key=f"token:{token.id}{key_suffix}",
         make_header=private_header,
         make_members=lambda: _member_columns(event_query(session, filters, coordinator)),
-        make_members_among=lambda ids: _among(ids, kinds, coordinator, city_id),
+        make_member_rule=lambda: _member_rule(kinds, coordinator, city_id),
         private=True,
     )
 
@@ -381,7 +387,7 @@ def partnership_feed(
         key=f"partnership:{partnership_id}{key_suffix}",
         make_header=header,
         make_members=lambda: _member_columns(event_query(session, filters, None)),
-        make_members_among=lambda ids: _among(ids, kinds, None, *pair()),
+        make_member_rule=lambda: _member_rule(kinds, None, *pair()),
         subject=("partnership", partnership_id),
         missing=f"partnership {partnership_id} does not exist",
     )
@@ -541,24 +547,25 @@ def _full_snapshot(session: Session, spec: FeedSpec, stamp: Stamp, now: datetime
 def _merged_snapshot(
     session: Session, spec: FeedSpec, stamp: Stamp, now: datetime, base: Snapshot
 ) -> Snapshot | None:
-    """``base`` with the events changed since merged in; None when that is not safe
-    or not cheaper (cities changed, too old, a cancelled member due, many changes)."""
-    among = spec.make_members_among
-    if (among is None or base.cities != stamp.cities or now - base.base_read_at >= RECHECK
+    """``base`` with the events changed since merged in, read and judged by one query;
+    None when that is not safe or not cheaper (cities changed, too old, a cancelled
+    member due, many changes)."""
+    rule = spec.make_member_rule
+    if (rule is None or base.cities != stamp.cities or now - base.base_read_at >= RECHECK
             or (base.expires_at is not None and now >= base.expires_at)):
         return None
     since = min(base.base_read_at, base.base_events or base.base_read_at) - SETTLE
-    changed = [i for (i,) in _rows(session, select(Event.id).where(
-        col(Event.updated_at) > since).limit(MAX_INCREMENTAL + 1))]
+    columns = [*_member_state(), rule().label("member")]
+    changed = _rows(session, select(*columns)
+                    .where(col(Event.updated_at) > since).limit(MAX_INCREMENTAL + 1))
     if len(changed) > MAX_INCREMENTAL:
         return None
     members = dict(base.members)
-    for event_id in changed:
-        members.pop(event_id, None)
     cancelled: list[datetime | None] = [base.expires_at - CANCELLED_KEPT_FOR] \
         if base.expires_at else []
-    for chunk in _chunks(changed):
-        for event_id, version, cancelled_at in _rows(session, among(chunk)):
+    for event_id, version, cancelled_at, member in changed:
+        members.pop(event_id, None)
+        if member:
             members[event_id] = version
             cancelled.append(cancelled_at)
     merged = tuple(sorted(members.items()))
@@ -599,15 +606,24 @@ def _load_state(session: Session, key: str) -> Any:
     return found[0] if found else None
 
 
-def _write(session: Session, statement: Any) -> None:
-    """One write from a GET, in a transaction of its own.
+def _write(session: Session, statement: Any) -> Any:
+    """One write from a GET, in a transaction of its own; the row it returns, if any.
 
     The read transaction is ended first: on SQLite a transaction that has
     read cannot always be promoted to a writer, a fresh one waits its turn.
+    On PostgreSQL the commit does not wait for the disk (``synchronous_commit``
+    off, for this transaction only): ``feed_state`` is derived, and a crash
+    that loses its last writes costs a rebuild and a newer Last-Modified,
+    never a wrong answer.
     """
     session.commit()
-    session.connection().execute(statement)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    result = connection.execute(statement)
+    row = result.first() if result.returns_rows else None
     session.commit()
+    return row
 
 
 def _vouched_stamp(spec: FeedSpec, stamp: Stamp, now: datetime) -> str:
@@ -636,7 +652,8 @@ def _record_state(
     """Store the feed's new fingerprint, moving Last-Modified forward if the bytes changed.
 
     Several workers may notice one change at once: the update is conditional
-    on the fingerprint they all read, so one wins and the others read its row.
+    on the fingerprint they all read, so one wins (and gets its row back) and
+    the others read the winner's row.
     """
     table = FeedState.__table__  # type: ignore[attr-defined]
     values = {"fingerprint": snap.fingerprint, "etag": built.etag, "length": len(built.body),
@@ -647,19 +664,22 @@ def _record_state(
         first = _whole_seconds(stamp.newest or now)
         dialect = session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        _write(session, insert(table)
-               .values(key=spec.key, last_modified=first, **values)
-               .on_conflict_do_nothing(index_elements=["key"]))
+        row = _write(session, insert(table)
+                     .values(key=spec.key, last_modified=first, **values)
+                     .on_conflict_do_nothing(index_elements=["key"])
+                     .returning(*table.c))
     else:
         if built.etag == previous.etag:
             last_modified = previous.last_modified  # same bytes: nothing to fetch again
         else:
             last_modified = max(_whole_seconds(now),
                                 previous.last_modified + timedelta(seconds=1))
-        _write(session, update(table)
-               .where(table.c.key == spec.key, table.c.fingerprint == previous.fingerprint)
-               .values(last_modified=last_modified, **values))
-    return _load_state(session, spec.key)
+        row = _write(session, update(table)
+                     .where(table.c.key == spec.key,
+                            table.c.fingerprint == previous.fingerprint)
+                     .values(last_modified=last_modified, **values)
+                     .returning(*table.c))
+    return row if row is not None else _load_state(session, spec.key)
 
 
 # Building -----------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from app.calendars import service
+from app.calendars.models import FeedToken
+from app.cities.service import find_partnership
 from app.core.clock import frozen_at
 from tests.calendars.conftest import city_path, get_feed
 from tests.calendars.parsers import etag_from_body
@@ -202,16 +204,31 @@ def test_one_edit_rebuilds_one_event(client, world, make_event, admin, monkeypat
 
 
 def test_merging_changed_events_gives_what_a_full_reading_gives(
-    client, world, make_event, admin, session
+    client, world, make_event, admin, kostroma_key, session
 ):
     """A worker merges the events changed since its last full reading; whatever
-    changed, the result must equal reading every member again."""
+    changed, the result must equal reading every member again: for a city, a
+    kind, a twinning, and a coordinator's private feed."""
     events = [make_event(world.kassel if i % 2 else world.kostroma,
                          [world.mary] if i % 2 == 0 else [world.kostroma, world.mary],
                          title=f"Event {i}", kind="sports" if i % 3 else "culture")
               for i in range(8)]
-    paths = [city_path(world.kostroma), city_path(world.mary),
-             city_path(world.kostroma) + "?kind=sports"]
+    twinning = find_partnership(session, world.kostroma.id, world.mary.id)
+    assert twinning is not None
+    created = client.post("/api/v1/feed-tokens", headers=kostroma_key,
+                          json={"city_id": world.kostroma.id}).json()
+    token = session.get(FeedToken, created["id"])
+    specs = {
+        city_path(world.kostroma): lambda: service.city_feed(session, world.kostroma.id),
+        city_path(world.mary): lambda: service.city_feed(session, world.mary.id),
+        city_path(world.kostroma) + "?kind=sports":
+            lambda: service.city_feed(session, world.kostroma.id, ["sports"]),
+        f"/calendars/partnerships/{twinning.id}.ics":
+            lambda: service.partnership_feed(session, twinning.id),
+        created["feed_url"].removeprefix("https://twinplan.test"):
+            lambda: service.token_feed(session, token),
+    }
+    paths = list(specs)
     for path in paths:
         get_feed(client, path)
     changes = [
@@ -232,9 +249,8 @@ def test_merging_changed_events_gives_what_a_full_reading_gives(
     merged = {}
     for path in paths:
         merged[path] = get_feed(client, path).content
-        spec = (service.city_feed(session, world.kostroma.id, ["sports"]) if "kind" in path
-                else service.city_feed(session, world.mary.id) if f"/{world.mary.id}." in path
-                else service.city_feed(session, world.kostroma.id))
+        spec = specs[path]()
+        assert spec.make_member_rule is not None
         cached = service._feed_bytes.get(spec.key)
         assert cached is not None and cached.snapshot.base_read_at < now  # it did merge
         full = service._full_snapshot(session, spec, service.read_stamp(session), now)
