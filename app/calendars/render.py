@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from hashlib import sha256
+from operator import itemgetter
 from typing import NamedTuple, Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -254,9 +255,12 @@ def assemble(header: FeedHeader, events: Sequence[RenderedEvent]) -> Feed:
     it from the bytes alone.
     """
     prefix = calendar_head(header) + timezones_for(events)
-    body = b"".join([prefix, *(e.data for e in events), CALENDAR_END])
-    return Feed(body, _etag([sha256(prefix).digest(), *(e.digest for e in events),
+    body = b"".join([prefix, *map(_DATA, events), CALENDAR_END])
+    return Feed(body, _etag([sha256(prefix).digest(), *map(_DIGEST, events),
                              sha256(CALENDAR_END).digest()]))
+
+
+_DATA, _DIGEST = itemgetter(0), itemgetter(1)
 
 
 def _etag(digests: Iterable[bytes]) -> str:

@@ -811,28 +811,33 @@ def assemble(session: Session, spec: FeedSpec, snap: Snapshot) -> _Assembled:
         if _event_generation[0] != (snap.cities, base_url):
             _event_bytes.clear()
             _event_generation[0] = (snap.cities, base_url)
-    cached = _event_bytes.get_many(snap.members)
-    missing = [i for (i, _), hit in zip(snap.members, cached, strict=True) if hit is None]
-    if not missing:
-        feed = render.assemble(spec.make_header(), cast(list[RenderedEvent], cached))
-        return _Assembled(snap, feed.body, feed.etag)
-    every = len(missing) == len(snap.members) and len(missing) > _IN_CHUNK
-    fresh = _render_missing(session, spec, missing, every, base_url)
-    # On PostgreSQL each statement sees the latest commits: a missing event may have
-    # changed, or left the feed, since the members were read. The bytes must match
-    # the fingerprint they are stored under, so the members are what was rendered.
-    members, events = [], []
-    for (event_id, version), hit in zip(snap.members, cached, strict=True):
-        if hit is not None:
-            members.append((event_id, version))
-            events.append(hit)
-        elif event_id in fresh:
-            members.append((event_id, fresh[event_id][0]))
-            events.append(fresh[event_id][1])
-    if members != list(snap.members):
-        snap = replace(snap, members=tuple(members),
-                       fingerprint=_fingerprint(spec, snap.cities, members))
-    feed = render.assemble(spec.make_header(), events)
+    events = _event_bytes.get_many(snap.members)
+    missing_at = [i for i, hit in enumerate(events) if hit is None]
+    if missing_at:
+        every = len(missing_at) == len(events) and len(events) > _IN_CHUNK
+        fresh = _render_missing(
+            session, spec, [snap.members[i][0] for i in missing_at], every, base_url)
+        # On PostgreSQL each statement sees the latest commits: a missing event may
+        # have changed, or left the feed, since the members were read. The bytes must
+        # match the fingerprint they are stored under, so the members are what was
+        # rendered.
+        members = list(snap.members)
+        gone = []
+        for i in missing_at:
+            event_id, version = members[i]
+            found = fresh.get(event_id)
+            if found is None:
+                gone.append(i)
+            else:
+                events[i] = found[1]
+                if found[0] != version:
+                    members[i] = (event_id, found[0])
+        for i in reversed(gone):
+            del members[i], events[i]
+        if gone or members != list(snap.members):
+            snap = replace(snap, members=tuple(members),
+                           fingerprint=_fingerprint(spec, snap.cities, members))
+    feed = render.assemble(spec.make_header(), cast(list[RenderedEvent], events))
     return _Assembled(snap, feed.body, feed.etag)
 
 
