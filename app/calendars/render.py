@@ -46,7 +46,7 @@ STATUS = {
 
 
 class EventRow(Protocol):
-    """The columns of ``event`` a VEVENT is made of (an ORM object or a Core row)."""
+    """The columns of ``event`` a VEVENT is made of (an ORM ``Event``, say)."""
 
     id: int
     kind: str
@@ -66,6 +66,47 @@ class EventRow(Protocol):
     created_at: datetime
     updated_at: datetime
     cancel_reason: str | None
+
+
+@dataclass(slots=True)
+class EventRecord:
+    """What ``render_event`` reads: an event's columns, with its creation and last
+    change already written as iCalendar UTC DATE-TIMEs (``20270520T073000Z``).
+
+    A feed built from nothing reads thousands at once, and has the database
+    write those two stamps (``service.ical_utc_stamp``); ``of`` makes one from
+    any object with the event's attributes.
+    """
+
+    id: int
+    kind: str
+    title: str
+    description: str | None
+    host_city_id: int
+    venue: str | None
+    status: str
+    visibility: str
+    timezone: str
+    all_day: bool
+    sequence: int
+    version: int
+    cancel_reason: str | None
+    starts_at_local: datetime
+    ends_at_local: datetime
+    starts_at_utc: datetime
+    ends_at_utc: datetime
+    created: str
+    updated: str
+
+    @classmethod
+    def of(cls, event: EventRow, version: int = 1) -> EventRecord:
+        return cls(
+            event.id, event.kind, event.title, event.description, event.host_city_id,
+            event.venue, event.status, event.visibility, event.timezone, event.all_day,
+            event.sequence, version, event.cancel_reason, event.starts_at_local,
+            event.ends_at_local, event.starts_at_utc, event.ends_at_utc,
+            utc_stamp(event.created_at), utc_stamp(event.updated_at),
+        )
 
 
 @dataclass(frozen=True)
@@ -119,12 +160,12 @@ def _zoned(local: datetime, utc: datetime, tzid: str) -> str:
     return f":{utc_stamp(utc)}"
 
 
-def _exclusive_end_day(event: EventRow) -> date:
+def _exclusive_end_day(event: EventRecord) -> date:
     end = event.ends_at_local
     return end.date() if end.time() == time() else end.date() + timedelta(days=1)
 
 
-def _description(event: EventRow, host: CityLabel, guests: Sequence[CityLabel]) -> str:
+def _description(event: EventRecord, host: CityLabel, guests: Sequence[CityLabel]) -> str:
     parts = []
     if event.status == "cancelled":
         reason = (event.cancel_reason or "").strip()
@@ -139,7 +180,7 @@ def _description(event: EventRow, host: CityLabel, guests: Sequence[CityLabel]) 
 
 
 def render_event(
-    event: EventRow,
+    event: EventRecord,
     host: CityLabel,
     guests: Sequence[CityLabel],
     *,
@@ -150,7 +191,7 @@ def render_event(
     One template, encoded and folded once: a feed built from nothing renders
     thousands of these, and each list, join and call per line shows.
     """
-    stamp = utc_stamp(event.updated_at)
+    stamp = event.updated
     tzid: str | None
     if event.all_day:
         tzid = None
@@ -165,7 +206,7 @@ def render_event(
         "BEGIN:VEVENT\r\n"
         f"UID:twinplan-event-{event.id}@{uid_domain(base_url)}\r\n"
         f"DTSTAMP:{stamp}\r\n"
-        f"CREATED:{utc_stamp(event.created_at)}\r\n"
+        f"CREATED:{event.created}\r\n"
         f"LAST-MODIFIED:{stamp}\r\n"
         f"SEQUENCE:{event.sequence}\r\n"
         f"STATUS:{STATUS.get(event.status, 'CONFIRMED')}\r\n"

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.calendars.contentlines import duration, escape_text, fold, utc_offset
-from app.calendars.render import CityLabel, FeedHeader, assemble, render_event
+from app.calendars.render import CityLabel, EventRecord, FeedHeader, assemble, render_event
 from app.events.models import Event
 from tests.calendars.conftest import city_path, get_feed
 from tests.calendars.parsers import read_with_icalendar, read_with_icaljs, read_with_vobject
@@ -73,7 +73,8 @@ def _feed_with(title: str, description: str, venue: str) -> bytes:
         ends_at_utc=datetime(2027, 5, 20, 9, tzinfo=UTC), sequence=0,
         created_at=datetime(2027, 1, 1, tzinfo=UTC), updated_at=datetime(2027, 1, 2, tzinfo=UTC),
     )
-    rendered = render_event(event, CityLabel("Kostroma", "RU"), [CityLabel("Lanzhou", "CN")],
+    rendered = render_event(EventRecord.of(event), CityLabel("Kostroma", "RU"),
+                            [CityLabel("Lanzhou", "CN")],
                             base_url="https://twinplan.test")
     return assemble(FeedHeader("Test", "Test feed", "Europe/Moscow"), [rendered]).body
 
