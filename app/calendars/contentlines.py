@@ -70,13 +70,7 @@ def _folded(data: bytes) -> bytes:
 
 def lines(content: Iterable[str]) -> bytes:
     """Content lines as bytes, each folded if it needs to be (one encode for them all)."""
-    return text_lines("\r\n".join(content))
-
-
-def text_lines(text: str) -> bytes:
-    """Content lines given as one string, CRLF between them: as bytes, each folded if
-    it needs to be, with the last CRLF."""
-    data = text.encode("utf-8", "replace")
+    data = "\r\n".join(content).encode("utf-8", "replace")
     parts = data.split(b"\r\n")
     if max(map(len, parts)) <= MAX_OCTETS:
         return data + CRLF

@@ -25,7 +25,6 @@ from app.calendars.contentlines import (
     fold,
     lines,
     local_stamp,
-    text_lines,
     utc_stamp,
 )
 from app.calendars.timezones import vtimezone
@@ -188,37 +187,38 @@ def render_event(
 ) -> RenderedEvent:
     """One VEVENT. No personal data: only the event, its cities and its venue.
 
-    One template, encoded and folded once: a feed built from nothing renders
-    thousands of these, and each list, join and call per line shows.
+    Lines that hold text, or a URL, are folded one by one; the rest are short by
+    construction and written as one string. A feed built from nothing renders
+    thousands of these, and every list, split and join per line shows.
     """
     stamp = event.updated
     tzid: str | None
     if event.all_day:
         tzid = None
         when = (f"DTSTART;VALUE=DATE:{date_stamp(event.starts_at_local.date())}\r\n"
-                f"DTEND;VALUE=DATE:{date_stamp(_exclusive_end_day(event))}")
+                f"DTEND;VALUE=DATE:{date_stamp(_exclusive_end_day(event))}\r\n")
     else:
         tzid = event.timezone
         when = (f"DTSTART{_zoned(event.starts_at_local, event.starts_at_utc, tzid)}\r\n"
-                f"DTEND{_zoned(event.ends_at_local, event.ends_at_utc, tzid)}")
+                f"DTEND{_zoned(event.ends_at_local, event.ends_at_utc, tzid)}\r\n")
     place = f"{event.venue}, {host.name}" if event.venue else host.name
-    data = text_lines(
-        "BEGIN:VEVENT\r\n"
-        f"UID:twinplan-event-{event.id}@{uid_domain(base_url)}\r\n"
-        f"DTSTAMP:{stamp}\r\n"
-        f"CREATED:{event.created}\r\n"
-        f"LAST-MODIFIED:{stamp}\r\n"
-        f"SEQUENCE:{event.sequence}\r\n"
-        f"STATUS:{STATUS.get(event.status, 'CONFIRMED')}\r\n"
-        f"SUMMARY:{escape_text(event.title)}\r\n"
-        f"{when}\r\n"
-        f"LOCATION:{escape_text(place)}\r\n"
-        f"DESCRIPTION:{escape_text(_description(event, host, guests))}\r\n"
-        f"CATEGORIES:{_category(event.kind)}\r\n"
-        f"CLASS:{'PUBLIC' if event.visibility == 'public' else 'PRIVATE'}\r\n"
-        f"URL;VALUE=URI:{base_url}/api/v1/events/{event.id}\r\n"
-        "END:VEVENT"
-    )
+    data = b"".join((
+        b"BEGIN:VEVENT\r\n",
+        fold(f"UID:twinplan-event-{event.id}@{uid_domain(base_url)}"),
+        (f"DTSTAMP:{stamp}\r\n"
+         f"CREATED:{event.created}\r\n"
+         f"LAST-MODIFIED:{stamp}\r\n"
+         f"SEQUENCE:{event.sequence}\r\n"
+         f"STATUS:{STATUS.get(event.status, 'CONFIRMED')}\r\n").encode(),
+        fold(f"SUMMARY:{escape_text(event.title)}"),
+        when.encode(),
+        fold(f"LOCATION:{escape_text(place)}"),
+        fold(f"DESCRIPTION:{escape_text(_description(event, host, guests))}"),
+        fold(f"CATEGORIES:{_category(event.kind)}"),
+        b"CLASS:PUBLIC\r\n" if event.visibility == "public" else b"CLASS:PRIVATE\r\n",
+        fold(f"URL;VALUE=URI:{base_url}/api/v1/events/{event.id}"),
+        b"END:VEVENT\r\n",
+    ))
     return RenderedEvent(data, sha256(data).digest(), tzid,
                          event.starts_at_local.year, event.ends_at_local.year)
 
