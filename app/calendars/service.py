@@ -93,6 +93,9 @@ _event_bytes: ByteBudgetLRU[tuple[int, int], RenderedEvent] = ByteBudgetLRU(
     64 * 1024 * 1024, lambda r: len(r.data) + 200
 )
 _event_generation: list[tuple[str, str]] = [("", "")]
+# City names and countries of that generation, by id; replaced (not emptied) with it,
+# so that a build still running holds on to the labels it started with.
+_city_labels: list[dict[int, CityLabel]] = [{}]
 _feed_bytes: ByteBudgetLRU[str, _Assembled] = ByteBudgetLRU(
     128 * 1024 * 1024, lambda a: len(a.body) + 200
 )
@@ -102,6 +105,7 @@ _building = KeyedLocks()
 def clear_caches() -> None:
     """Forget every cached byte, as a freshly started worker would (tests, benchmarks)."""
     _event_bytes.clear()
+    _city_labels[0] = {}
     _feed_bytes.clear()
     timezones.clear_cache()
 
@@ -565,12 +569,15 @@ def _merged_snapshot(
     members = dict(base.members)
     cancelled: list[datetime | None] = [base.expires_at - CANCELLED_KEPT_FOR] \
         if base.expires_at else []
+    joined = False
     for event_id, version, cancelled_at, member in changed:
-        members.pop(event_id, None)
         if member:
-            members[event_id] = version
+            joined = joined or event_id not in members
+            members[event_id] = version  # in place: the dict stays in id order
             cancelled.append(cancelled_at)
-    merged = tuple(sorted(members.items()))
+        else:
+            members.pop(event_id, None)
+    merged = tuple(sorted(members.items()) if joined else members.items())
     return Snapshot(merged, _fingerprint(spec, stamp.cities, merged), _expiry(cancelled),
                     stamp.cities, base.base_read_at, base.base_events)
 
@@ -609,19 +616,22 @@ def _load_state(session: Session, key: str) -> Any:
 
 
 def _write(session: Session, statement: Any) -> Any:
-    """One write from a GET, in a transaction of its own; the row it returns, if any.
+    """One write from a GET, committed at once; the row it returns, if any.
 
-    The read transaction is ended first: on SQLite a transaction that has
+    On SQLite the read transaction is ended first: a transaction that has
     read cannot always be promoted to a writer, a fresh one waits its turn.
     On PostgreSQL the commit does not wait for the disk (``synchronous_commit``
     off, for this transaction only): ``feed_state`` is derived, and a crash
     that loses its last writes costs a rebuild and a newer Last-Modified,
     never a wrong answer.
     """
-    session.commit()
     connection = session.connection()
     if connection.dialect.name == "postgresql":
+        # Read committed: the reading transaction may write as well.
         connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    else:
+        session.commit()
+        connection = session.connection()
     result = connection.execute(statement)
     row = result.first() if result.returns_rows else None
     session.commit()
@@ -771,7 +781,7 @@ def _render_missing(
 ) -> dict[int, tuple[int, RenderedEvent]]:
     """Render the events no cache holds, reading their rows, guests and cities in bulk:
     by the feed's own query when ``every`` member is missing (a feed built from
-    nothing), else by id."""
+    nothing), else by id. Cities already known to this generation are not read."""
     if every:
         members = spec.make_members().with_only_columns(col(Event.id)).order_by(None)
         selections = [(col(Event.id).in_(members), col(EventGuest.event_id).in_(members))]
@@ -790,9 +800,10 @@ def _render_missing(
         ):
             if event_id in guests:
                 guests[event_id].append(city_id)
-    city_ids = sorted({r.host_city_id for r in rows} | {c for g in guests.values() for c in g})
-    labels: dict[int, CityLabel] = {}
-    for chunk in _chunks(city_ids):
+    labels = _city_labels[0]
+    unknown = sorted(({r.host_city_id for r in rows}
+                      | {c for g in guests.values() for c in g}) - labels.keys())
+    for chunk in _chunks(unknown):
         for city_id, name, country in _rows(
             session, select(City.id, City.name, City.country_code).where(col(City.id).in_(chunk))
         ):
@@ -815,6 +826,7 @@ def assemble(session: Session, spec: FeedSpec, snap: Snapshot) -> _Assembled:
     with _building("events"):
         if _event_generation[0] != (snap.cities, base_url):
             _event_bytes.clear()
+            _city_labels[0] = {}
             _event_generation[0] = (snap.cities, base_url)
     events = _event_bytes.get_many(snap.members)
     missing_at = [i for i, hit in enumerate(events) if hit is None]
