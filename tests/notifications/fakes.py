@@ -126,6 +126,11 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender went away mid-request (a worker killed while sending):
+                    # a real server never hands such a request on, nor answers it.
+                    self.close_connection = True
+                    return
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 if receiver.delay:
                     time.sleep(receiver.delay)
