@@ -15,7 +15,6 @@ from functools import lru_cache
 from hashlib import sha256
 from operator import itemgetter
 from typing import NamedTuple, Protocol
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from app.calendars.contentlines import (
@@ -142,11 +141,6 @@ def _category(kind: str) -> str:
 _zone = lru_cache(maxsize=1024)(ZoneInfo)
 
 
-@lru_cache(maxsize=16)
-def uid_domain(base_url: str) -> str:
-    return urlsplit(base_url).hostname or "twinplan"
-
-
 def _zoned(local: datetime, utc: datetime, tzid: str) -> str:
     """``;TZID=zone:wall-clock`` or, where the wall clock cannot say it, ``:...Z``.
 
@@ -184,6 +178,7 @@ def render_event(
     guests: Sequence[CityLabel],
     *,
     base_url: str,
+    uid_domain: str,
 ) -> RenderedEvent:
     """One VEVENT. No personal data: only the event, its cities and its venue.
 
@@ -204,7 +199,7 @@ def render_event(
     place = f"{event.venue}, {host.name}" if event.venue else host.name
     data = b"".join((
         b"BEGIN:VEVENT\r\n",
-        fold(f"UID:twinplan-event-{event.id}@{uid_domain(base_url)}"),
+        fold(f"UID:twinplan-event-{event.id}@{uid_domain}"),
         (f"DTSTAMP:{stamp}\r\n"
          f"CREATED:{event.created}\r\n"
          f"LAST-MODIFIED:{stamp}\r\n"

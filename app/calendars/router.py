@@ -82,7 +82,8 @@ def twin_cities_day(
 ) -> Response:
     """World Twin Cities Day: one all-day event on the last Sunday of April, every year
     since 1962, with reminders 30 and 7 days before."""
-    body = twin_cities_day_feed(get_settings().public_base_url)
+    settings = get_settings()
+    body = twin_cities_day_feed(settings.public_base_url, settings.calendar_uid_domain)
     etag = etag_of(body)
     not_modified = Conditions(if_none_match, if_modified_since).not_modified(etag, REVISED)
     result = FeedResult(etag, REVISED, len(body), not_modified=not_modified, body=body)

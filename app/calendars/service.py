@@ -86,13 +86,13 @@ CANCELLED_KEPT_FOR = timedelta(days=90)
 TOKEN_PREFIX = "tpf_"
 _IN_CHUNK = 900
 
-# VEVENT bytes by (event id, version). They also show city names and the base URL:
-# the cache holds one generation of those (``_event_generation``) and is emptied
-# when either changes.
+# VEVENT bytes by (event id, version). They also show city names, the base URL and
+# the UID domain: the cache holds one generation of those (``_event_generation``)
+# and is emptied when one changes.
 _event_bytes: ByteBudgetLRU[tuple[int, int], RenderedEvent] = ByteBudgetLRU(
     64 * 1024 * 1024, lambda r: len(r.data) + 200
 )
-_event_generation: list[tuple[str, str]] = [("", "")]
+_event_generation: list[tuple[str, str, str]] = [("", "", "")]
 # City names and countries of that generation, by id; replaced (not emptied) with it,
 # so that a build still running holds on to the labels it started with.
 _city_labels: list[dict[int, CityLabel]] = [{}]
@@ -528,11 +528,18 @@ def read_stamp_and_state(session: Session, spec: FeedSpec) -> tuple[Stamp, Any]:
     return _stamp_of(row[0], row[1]), state
 
 
+def _publisher() -> tuple[str, str]:
+    """What every feed's bytes show of the configuration: base URL, UID domain."""
+    settings = get_settings()
+    return settings.public_base_url, settings.calendar_uid_domain
+
+
 def _fingerprint(spec: FeedSpec, cities: str, members: Iterable[tuple[int, int]]) -> str:
     """The hash of everything a feed's bytes depend on: the renderer's version, the base
-    URL, the feed's key, the cities, and the (id, version) of each member."""
+    URL and UID domain, the feed's key, the cities, and the (id, version) of each member."""
+    base_url, uid_domain = _publisher()
     digest = hashlib.sha256(
-        f"{render.RENDER_VERSION}|{get_settings().public_base_url}|{spec.key}|{cities}|".encode()
+        f"{render.RENDER_VERSION}|{base_url}|{uid_domain}|{spec.key}|{cities}|".encode()
     )
     digest.update(array("q", chain.from_iterable(members)).tobytes())
     return digest.hexdigest()
@@ -777,7 +784,8 @@ def _event_records(session: Session, which: ColumnElement[bool]) -> list[EventRe
 
 
 def _render_missing(
-    session: Session, spec: FeedSpec, missing: list[int], every: bool, base_url: str
+    session: Session, spec: FeedSpec, missing: list[int], every: bool,
+    publisher: tuple[str, str],
 ) -> dict[int, tuple[int, RenderedEvent]]:
     """Render the events no cache holds, reading their rows, guests and cities in bulk:
     by the feed's own query when ``every`` member is missing (a feed built from
@@ -808,12 +816,14 @@ def _render_missing(
             session, select(City.id, City.name, City.country_code).where(col(City.id).in_(chunk))
         ):
             labels[city_id] = CityLabel(name, country)
+    base_url, uid_domain = publisher
     out = {}
     for row in rows:
         if row.id not in guests:
             continue  # joined the feed after its members were read: next time
         rendered = render.render_event(
-            row, labels[row.host_city_id], [labels[c] for c in guests[row.id]], base_url=base_url
+            row, labels[row.host_city_id], [labels[c] for c in guests[row.id]],
+            base_url=base_url, uid_domain=uid_domain,
         )
         out[row.id] = (row.version, rendered)
         _event_bytes.put((row.id, row.version), rendered)
@@ -822,18 +832,18 @@ def _render_missing(
 
 def assemble(session: Session, spec: FeedSpec, snap: Snapshot) -> _Assembled:
     """The feed's bytes: cached VEVENTs where the (id, version) is known, fresh ones else."""
-    base_url = get_settings().public_base_url
+    publisher = _publisher()
     with _building("events"):
-        if _event_generation[0] != (snap.cities, base_url):
+        if _event_generation[0] != (snap.cities, *publisher):
             _event_bytes.clear()
             _city_labels[0] = {}
-            _event_generation[0] = (snap.cities, base_url)
+            _event_generation[0] = (snap.cities, *publisher)
     events = _event_bytes.get_many(snap.members)
     missing_at = [i for i, hit in enumerate(events) if hit is None]
     if missing_at:
         every = len(missing_at) == len(events) and len(events) > _IN_CHUNK
         fresh = _render_missing(
-            session, spec, [snap.members[i][0] for i in missing_at], every, base_url)
+            session, spec, [snap.members[i][0] for i in missing_at], every, publisher)
         # On PostgreSQL each statement sees the latest commits: a missing event may
         # have changed, or left the feed, since the members were read. The bytes must
         # match the fingerprint they are stored under, so the members are what was

@@ -1,7 +1,7 @@
 """The World Twin Cities Day feed: one all-day event that recurs on the last Sunday of April.
 
-Its content depends on no row of the database, only on this module and the
-public base URL, so it is built once per process and every worker serves the
+Its content depends on no row of the database, only on this module, the
+public base URL and the UID domain, so it is built once per process and every worker serves the
 same bytes. DTSTAMP and Last-Modified are the date its text last changed:
 bump ``REVISED`` when you edit it.
 """
@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from app.calendars.contentlines import date_stamp, duration, escape_text, lines, utc_stamp
-from app.calendars.render import CALENDAR_END, FeedHeader, calendar_head, uid_domain
+from app.calendars.render import CALENDAR_END, FeedHeader, calendar_head
 from app.calendars.urls import TWIN_CITIES_DAY_PATH
 
 FIRST_YEAR = 1962
@@ -36,8 +36,8 @@ def _last_sunday_of_april(year: int) -> date:
 
 
 @lru_cache(maxsize=4)
-def twin_cities_day_feed(base_url: str) -> bytes:
-    """The whole feed, for this base URL."""
+def twin_cities_day_feed(base_url: str, uid_domain: str) -> bytes:
+    """The whole feed, for this base URL and UID domain."""
     first = _last_sunday_of_april(FIRST_YEAR)
     header = FeedHeader(
         name=NAME,
@@ -49,7 +49,7 @@ def twin_cities_day_feed(base_url: str) -> bytes:
     )
     event = [
         "BEGIN:VEVENT",
-        f"UID:world-twin-cities-day@{uid_domain(base_url)}",
+        f"UID:world-twin-cities-day@{uid_domain}",
         f"DTSTAMP:{utc_stamp(REVISED)}",
         f"LAST-MODIFIED:{utc_stamp(REVISED)}",
         "SEQUENCE:0",

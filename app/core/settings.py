@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +36,18 @@ def _check_base_url(value: str) -> str:
     return value.rstrip("/")
 
 
+_DOMAIN = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
+
+
+def _check_uid_domain(value: str | None) -> str | None:
+    if value is None:
+        return None
+    domain = value.strip().lower()
+    if not _DOMAIN.fullmatch(domain):
+        raise ValueError(f"not a domain name: {value!r} (like twinplan.example.org)")
+    return domain
+
+
 def _check_log_level(value: str) -> str:
     level = value.upper()
     if level not in logging.getLevelNamesMapping():
@@ -52,6 +66,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_base_url: Annotated[str, AfterValidator(_check_base_url)] = "http://127.0.0.1:8000"
+    # The domain in every calendar UID (twinplan-event-7@DOMAIN); default: the host of
+    # public_base_url. A UID must never change: when the service moves to another
+    # address, set this to the old host, or calendars and invitations that already
+    # hold the events take every one of them for a new event.
+    uid_domain: Annotated[str | None, AfterValidator(_check_uid_domain)] = None
     log_level: Annotated[str, AfterValidator(_check_log_level)] = "INFO"
     max_page_size: int = Field(default=200, ge=1, le=10_000)
     # Per worker process. Keep workers * (pool + overflow) below PostgreSQL's
@@ -121,6 +140,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def calendar_uid_domain(self) -> str:
+        return self.uid_domain or urlsplit(self.public_base_url).hostname or "twinplan"
 
 
 class SettingsError(SystemExit):

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar
 from icalendar import Event as VEvent
 
-from app.calendars.render import uid_domain
 from app.core.settings import get_settings
 from app.events.models import Event, EventStatus
 
@@ -16,7 +15,7 @@ from app.events.models import Event, EventStatus
 def event_uid(event: Event) -> str:
     """The UID the calendar feeds give the event, so a client that has both the
     feed and this attachment sees one event, not two."""
-    return f"twinplan-event-{event.id}@{uid_domain(get_settings().public_base_url)}"
+    return f"twinplan-event-{event.id}@{get_settings().calendar_uid_domain}"
 
 
 def event_calendar(event: Event, host_name: str | None, now: datetime) -> str:

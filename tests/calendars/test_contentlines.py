@@ -75,7 +75,7 @@ def _feed_with(title: str, description: str, venue: str) -> bytes:
     )
     rendered = render_event(EventRecord.of(event), CityLabel("Kostroma", "RU"),
                             [CityLabel("Lanzhou", "CN")],
-                            base_url="https://twinplan.test")
+                            base_url="https://twinplan.test", uid_domain="twinplan.test")
     return assemble(FeedHeader("Test", "Test feed", "Europe/Moscow"), [rendered]).body
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from app.calendars import service
 from app.core.clock import frozen_at
+from app.core.settings import get_settings
 from app.participants.models import Participant
 from tests.calendars.conftest import city_path, get_feed
 from tests.calendars.parsers import (
@@ -352,3 +353,25 @@ def test_api_hands_out_feed_urls(client, world, session):
     assert body["feed_url"].endswith(f"/calendars/partnerships/{partnership.id}.ics")
     assert body["webcal_url"].startswith("webcal://twinplan.test/")
     assert get_feed(client, body["feed_url"].removeprefix("https://twinplan.test"))
+
+
+def test_uids_keep_their_domain_when_the_service_moves(client, world, make_event, monkeypatch):
+    """TWINPLAN_UID_DOMAIN pins the UIDs: links follow the new address, events do not
+    become new events in calendars that already hold them."""
+    event = make_event(world.kostroma, [world.mary], title="Choir")
+    first = get_feed(client, city_path(world.kostroma))
+    monkeypatch.setenv("TWINPLAN_PUBLIC_BASE_URL", "https://exchanges.kostroma.example")
+    monkeypatch.setenv("TWINPLAN_UID_DOMAIN", "twinplan.test")
+    get_settings.cache_clear()
+    try:
+        moved = get_feed(client, city_path(world.kostroma))
+        twin_cities_day = get_feed(client, "/calendars/twin-cities-day.ics").content
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    (old,) = read_with_icalendar(first.content).walk("VEVENT")
+    (new,) = read_with_icalendar(moved.content).walk("VEVENT")
+    assert str(new["UID"]) == str(old["UID"]) == uid(event)
+    assert str(new["URL"]) == f"https://exchanges.kostroma.example/api/v1/events/{event.id}"
+    assert moved.headers["etag"] != first.headers["etag"]  # the bytes changed: new links
+    assert b"UID:world-twin-cities-day@twinplan.test\r\n" in twin_cities_day

@@ -17,6 +17,14 @@ def test_defaults_run_on_a_laptop(monkeypatch):
     assert (s.host, s.port) == ("127.0.0.1", 8000)
 
 
+def test_calendar_uids_take_the_base_urls_host_unless_told_otherwise():
+    moved = Settings(public_base_url="https://exchanges.kostroma.example")  # type: ignore[call-arg]
+    assert moved.calendar_uid_domain == "exchanges.kostroma.example"
+    pinned = Settings(  # type: ignore[call-arg]
+        public_base_url="https://exchanges.kostroma.example", uid_domain=" Twinplan.Kostroma.RU ")
+    assert pinned.calendar_uid_domain == "twinplan.kostroma.ru"
+
+
 def test_postgres_url_is_accepted():
     s = Settings(database_url="postgresql+psycopg://u@localhost/db")  # type: ignore[call-arg]
     assert not s.is_sqlite
@@ -31,6 +39,8 @@ def test_postgres_url_is_accepted():
         ({"TWINPLAN_DATABASE_URL": "not a url"}, "TWINPLAN_DATABASE_URL"),
         ({"TWINPLAN_PUBLIC_BASE_URL": "example.org"}, "http://"),
         ({"TWINPLAN_LOG_LEVEL": "LOUD"}, "log level"),
+        ({"TWINPLAN_UID_DOMAIN": "twinplan example"}, "not a domain name"),
+        ({"TWINPLAN_UID_DOMAIN": "evil\r\nBEGIN:VEVENT"}, "not a domain name"),
     ],
 )
 def test_unusable_values_are_refused_in_one_line(monkeypatch, env, message):
