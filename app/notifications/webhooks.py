@@ -16,12 +16,15 @@ import base64
 import ipaddress
 import json
 import secrets
+import socket
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
@@ -71,10 +74,63 @@ def _is_private_host(host: str) -> bool:
     if host.lower() == "localhost" or host.lower().endswith(".localhost"):
         return True
     try:
-        address = ipaddress.ip_address(host)
+        return _is_private_address(host)
     except ValueError:
-        return False
+        return False  # a name: checked where it is resolved, at each delivery
+
+
+def _is_private_address(text: str) -> bool:
+    address = ipaddress.ip_address(text.split("%", 1)[0])  # no IPv6 zone
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
     return not address.is_global
+
+
+class _PublicNetwork(httpcore.SyncBackend):
+    """Connects to public addresses only.
+
+    A partner registers a name, and a name can point anywhere: at the city
+    hall's own network, at a cloud's metadata service, and somewhere else
+    again a second later. So the name is resolved here, every address it
+    has is checked, and the connection goes to one of those checked
+    addresses. TLS still verifies the certificate against the name (httpcore
+    hands it to ``start_tls`` as ``server_hostname``).
+    """
+
+    def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+        private = [a for a in addresses if _is_private_address(a)]
+        if private or not addresses:
+            raise httpcore.ConnectError(
+                f"{host} resolves to {private[0] if private else 'nothing'}: webhooks go "
+                "to public addresses only (TWINPLAN_WEBHOOK_ALLOW_PRIVATE_URLS)")
+        return super().connect_tcp(addresses[0], port, timeout=timeout,
+                                   local_address=local_address, socket_options=socket_options)
+
+
+def public_transport() -> httpx.HTTPTransport:
+    """httpx's transport, connecting through ``_PublicNetwork``.
+
+    httpx takes no network backend of its own (0.28); its connection pool,
+    httpcore's, does, and is rebuilt here as httpx builds it by default.
+    """
+    transport = httpx.HTTPTransport()
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=_PublicNetwork(),
+    )
+    return transport
 
 
 def may_manage(principal: Principal, city_id: int) -> bool:

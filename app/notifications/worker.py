@@ -116,7 +116,10 @@ class Worker:
         self.sessions = sessions
         self.settings = settings or get_settings()
         self.http = http or httpx.Client(
-            timeout=httpx.Timeout(self.settings.webhook_timeout), follow_redirects=False
+            timeout=httpx.Timeout(self.settings.webhook_timeout),
+            follow_redirects=False,
+            transport=None if self.settings.webhook_allow_private_urls
+            else webhooks.public_transport(),
         )
         self.rng = rng or random.Random()
         self._last_schedule: datetime | None = None

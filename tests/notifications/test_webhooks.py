@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+
 import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -111,6 +114,40 @@ def test_private_addresses_are_refused_unless_allowed(client, kostroma, kostroma
                         json={"city_id": kostroma.id, "url": url,
                               "event_types": ["event.created"]}),
             422, contains="private")
+
+
+def _loopback_name() -> str:
+    """A name, not an address, that this machine resolves to a loopback address."""
+    name = socket.gethostname()
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(name, 80)}
+    except OSError:
+        addresses = set()
+    if not addresses or not all(ipaddress.ip_address(a).is_loopback for a in addresses):
+        pytest.skip(f"{name} does not resolve to loopback here")
+    return name
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused_when_delivering(
+    client, session, kostroma, mary, kostroma_key, receiver, make_worker, clock
+):
+    """Registration cannot know where a name will point; each connection checks."""
+    url = receiver.url.replace("127.0.0.1", _loopback_name())
+    register(client, kostroma_key, kostroma, url)
+    plan_event(client, kostroma_key, kostroma, [mary])
+
+    make_worker(webhook_allow_private_urls=False).run_once()
+    assert receiver.all() == []
+    (row,) = outbox(session, channel=Channel.webhook)
+    assert row.status == NotificationStatus.pending and row.attempts == 1
+    body = client.get(f"/api/v1/notifications/{row.id}", headers=kostroma_key).json()
+    (attempt,) = body["attempt_log"]
+    assert "resolves to 127." in attempt["detail"] and "public addresses only" in attempt["detail"]
+
+    # Where private targets are allowed (an intranet, these tests), the same name works.
+    clock.advance(seconds=66)
+    make_worker(webhook_allow_private_urls=True).run_once()
+    assert [d.status for d in receiver.all()] == [200]
 
 
 # Deliveries ---------------------------------------------------------------------------
