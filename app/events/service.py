@@ -528,6 +528,7 @@ def update_event(session: Session, event: Event, data: EventUpdate) -> Event:
     zone = ZoneInfo(event.timezone)
 
     guest_ids = changes.pop("guest_city_ids", None)
+    removed: list[int] = []
     if guest_ids is not None:
         assert event.id is not None
         wanted = _dedupe(guest_ids)
@@ -561,7 +562,7 @@ def update_event(session: Session, event: Event, data: EventUpdate) -> Event:
     _touch(event, before, changed)
     session.add(event)
     session.flush()
-    outbox.event_changed(session, event, "event.updated")
+    outbox.event_changed(session, event, "event.updated", former_guests=removed)
     reminders.on_event_changed(session, event)
     return event
 

@@ -8,6 +8,7 @@ change does (a rolled-back request leaves none). The worker sends them later.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -146,8 +147,12 @@ def withdraw_for_endpoint(session: Session, endpoint_id: int, reason: str) -> No
 # Hooks the domain services call in their own transaction ---------------------------
 
 
-def event_changed(session: Session, event: Any, topic: Topic | str) -> None:
-    """``event.created`` / ``event.updated`` / ``event.cancelled`` to the event's cities.
+def event_changed(
+    session: Session, event: Any, topic: Topic | str, *, former_guests: Sequence[int] = ()
+) -> None:
+    """``event.created`` / ``event.updated`` / ``event.cancelled`` to the event's cities,
+    and to ``former_guests``, taken off it by this change: the event without them
+    among its guests is how their systems learn it.
 
     The key carries the event's version, so a PATCH that changed nothing (same
     version) adds nothing, and every real change is its own message.
@@ -159,7 +164,8 @@ def event_changed(session: Session, event: Any, topic: Topic | str) -> None:
     topic = Topic(topic)
     guests = guest_ids_of(session, [event.id])[event.id]
     # A private event is the host's business only.
-    cities = [event.host_city_id, *([] if event.visibility == Visibility.private else guests)]
+    cities = [event.host_city_id,
+              *([] if event.visibility == Visibility.private else [*guests, *former_guests])]
     to_webhooks(
         session,
         key=f"{topic}:{event.id}:v{event.version}",

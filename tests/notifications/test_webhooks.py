@@ -206,6 +206,32 @@ def test_updates_and_cancellations_follow_subscriptions(client, session, kostrom
     assert types == ["event.cancelled", "event.created", "event.created", "event.updated"]
 
 
+def test_a_guest_taken_off_an_event_is_told(client, session, kostroma, mary, make_city,
+                                            make_partnership, kostroma_key, make_key,
+                                            receiver, make_worker):
+    kassel = make_city("Kassel", "DE")
+    make_partnership(kostroma, kassel)
+    mary_hook = register(client, make_key(Role.partner, mary), mary, receiver.url)
+    created = plan_event(client, kostroma_key, kostroma, [mary, kassel])
+    event_id = created.json()["id"]
+    make_worker().run_once()
+    patched = client.patch(f"/api/v1/events/{event_id}",
+                           headers=kostroma_key | {"If-Match": created.headers["ETag"]},
+                           json={"guest_city_ids": [kassel.id]})
+    assert patched.status_code == 200
+    make_worker().run_once()
+    payloads = [verify(mary_hook["secret"], d) for d in receiver.accepted()]
+    assert [p["type"] for p in payloads] == ["event.created", "event.updated"]
+    assert payloads[1]["data"]["guest_city_ids"] == [kassel.id]  # Mary is off it
+
+    # Once off it, Mary hears no more of it.
+    client.patch(f"/api/v1/events/{event_id}",
+                 headers=kostroma_key | {"If-Match": patched.headers["ETag"]},
+                 json={"title": "Delegation from Kassel"})
+    make_worker().run_once()
+    assert len(receiver.accepted()) == 2
+
+
 def test_a_private_event_is_not_sent_to_guests(client, kostroma, mary, kostroma_key, make_key,
                                                receiver, make_worker):
     register(client, make_key(Role.partner, mary), mary, receiver.url, types=["event.created"])
