@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from hashlib import sha256
 from operator import itemgetter
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from app.calendars.contentlines import (
@@ -27,6 +27,9 @@ from app.calendars.contentlines import (
     utc_stamp,
 )
 from app.calendars.timezones import vtimezone
+
+if TYPE_CHECKING:
+    from app.events.models import Event
 
 PRODID = "-//Twinplan//Twin city exchanges 1.0//EN"
 REFRESH = timedelta(hours=1)
@@ -41,29 +44,6 @@ STATUS = {
     "completed": "CONFIRMED",
     "cancelled": "CANCELLED",
 }
-
-
-class EventRow(Protocol):
-    """The columns of ``event`` a VEVENT is made of (an ORM ``Event``, say)."""
-
-    id: int
-    kind: str
-    title: str
-    description: str | None
-    host_city_id: int
-    venue: str | None
-    status: str
-    visibility: str
-    timezone: str
-    all_day: bool
-    starts_at_local: datetime
-    ends_at_local: datetime
-    starts_at_utc: datetime
-    ends_at_utc: datetime
-    sequence: int
-    created_at: datetime
-    updated_at: datetime
-    cancel_reason: str | None
 
 
 @dataclass(slots=True)
@@ -97,11 +77,12 @@ class EventRecord:
     updated: str
 
     @classmethod
-    def of(cls, event: EventRow, version: int = 1) -> EventRecord:
+    def of(cls, event: Event) -> EventRecord:
+        assert event.id is not None
         return cls(
             event.id, event.kind, event.title, event.description, event.host_city_id,
             event.venue, event.status, event.visibility, event.timezone, event.all_day,
-            event.sequence, version, event.cancel_reason, event.starts_at_local,
+            event.sequence, event.version, event.cancel_reason, event.starts_at_local,
             event.ends_at_local, event.starts_at_utc, event.ends_at_utc,
             utc_stamp(event.created_at), utc_stamp(event.updated_at),
         )
