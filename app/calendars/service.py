@@ -86,16 +86,22 @@ CANCELLED_KEPT_FOR = timedelta(days=90)
 TOKEN_PREFIX = "tpf_"
 _IN_CHUNK = 900
 
-# VEVENT bytes by (event id, version). They also show city names, the base URL and
-# the UID domain: the cache holds one generation of those (``_event_generation``)
-# and is emptied when one changes.
-_event_bytes: ByteBudgetLRU[tuple[int, int], RenderedEvent] = ByteBudgetLRU(
-    64 * 1024 * 1024, lambda r: len(r.data) + 200
-)
-_event_generation: list[tuple[str, str, str]] = [("", "", "")]
-# City names and countries of that generation, by id; replaced (not emptied) with it,
-# so that a build still running holds on to the labels it started with.
-_city_labels: list[dict[int, CityLabel]] = [{}]
+
+
+@dataclass
+class _Generation:
+    """VEVENT bytes by (event id, version), and city labels by id, for one state of
+    what else they show: city names (the cities' stamp), the base URL and the UID
+    domain. A new state replaces the whole generation; a build still running for
+    the old one fills the old one, which no later request reads."""
+
+    key: tuple[str, str, str]
+    events: ByteBudgetLRU[tuple[int, int], RenderedEvent] = field(
+        default_factory=lambda: ByteBudgetLRU(64 * 1024 * 1024, lambda r: len(r.data) + 200))
+    labels: dict[int, CityLabel] = field(default_factory=dict)
+
+
+_generation: list[_Generation] = [_Generation(("", "", ""))]
 _feed_bytes: ByteBudgetLRU[str, _Assembled] = ByteBudgetLRU(
     128 * 1024 * 1024, lambda a: len(a.body) + 200
 )
@@ -104,8 +110,7 @@ _building = KeyedLocks()
 
 def clear_caches() -> None:
     """Forget every cached byte, as a freshly started worker would (tests, benchmarks)."""
-    _event_bytes.clear()
-    _city_labels[0] = {}
+    _generation[0] = _Generation(("", "", ""))
     _feed_bytes.clear()
     timezones.clear_cache()
 
@@ -783,9 +788,17 @@ def _event_records(session: Session, which: ColumnElement[bool]) -> list[EventRe
     return out
 
 
+def _generation_of(cities: str, publisher: tuple[str, str]) -> _Generation:
+    key = (cities, *publisher)
+    with _building("events"):
+        current = _generation[0]
+        if current.key != key:
+            current = _generation[0] = _Generation(key)
+        return current
+
+
 def _render_missing(
-    session: Session, spec: FeedSpec, missing: list[int], every: bool,
-    publisher: tuple[str, str],
+    session: Session, spec: FeedSpec, missing: list[int], every: bool, generation: _Generation
 ) -> dict[int, tuple[int, RenderedEvent]]:
     """Render the events no cache holds, reading their rows, guests and cities in bulk:
     by the feed's own query when ``every`` member is missing (a feed built from
@@ -808,7 +821,7 @@ def _render_missing(
         ):
             if event_id in guests:
                 guests[event_id].append(city_id)
-    labels = _city_labels[0]
+    labels = generation.labels
     unknown = sorted(({r.host_city_id for r in rows}
                       | {c for g in guests.values() for c in g}) - labels.keys())
     for chunk in _chunks(unknown):
@@ -816,7 +829,7 @@ def _render_missing(
             session, select(City.id, City.name, City.country_code).where(col(City.id).in_(chunk))
         ):
             labels[city_id] = CityLabel(name, country)
-    base_url, uid_domain = publisher
+    _, base_url, uid_domain = generation.key
     out = {}
     for row in rows:
         if row.id not in guests:
@@ -826,24 +839,19 @@ def _render_missing(
             base_url=base_url, uid_domain=uid_domain,
         )
         out[row.id] = (row.version, rendered)
-        _event_bytes.put((row.id, row.version), rendered)
+        generation.events.put((row.id, row.version), rendered)
     return out
 
 
 def assemble(session: Session, spec: FeedSpec, snap: Snapshot) -> _Assembled:
     """The feed's bytes: cached VEVENTs where the (id, version) is known, fresh ones else."""
-    publisher = _publisher()
-    with _building("events"):
-        if _event_generation[0] != (snap.cities, *publisher):
-            _event_bytes.clear()
-            _city_labels[0] = {}
-            _event_generation[0] = (snap.cities, *publisher)
-    events = _event_bytes.get_many(snap.members)
+    generation = _generation_of(snap.cities, _publisher())
+    events = generation.events.get_many(snap.members)
     missing_at = [i for i, hit in enumerate(events) if hit is None]
     if missing_at:
         every = len(missing_at) == len(events) and len(events) > _IN_CHUNK
         fresh = _render_missing(
-            session, spec, [snap.members[i][0] for i in missing_at], every, publisher)
+            session, spec, [snap.members[i][0] for i in missing_at], every, generation)
         # On PostgreSQL each statement sees the latest commits: a missing event may
         # have changed, or left the feed, since the members were read. The bytes must
         # match the fingerprint they are stored under, so the members are what was

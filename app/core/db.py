@@ -100,6 +100,9 @@ def make_engine(url: str) -> Engine:
     settings = get_settings()
     return create_engine(
         url,
+        # PostgreSQL's default, stated: feeds write their state in the transaction
+        # that read it, and a stricter server default would fail those writes.
+        isolation_level="READ COMMITTED",
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
