@@ -151,8 +151,8 @@ def event_changed(
     session: Session, event: Any, topic: Topic | str, *, former_guests: Sequence[int] = ()
 ) -> None:
     """``event.created`` / ``event.updated`` / ``event.cancelled`` to the event's cities,
-    and to ``former_guests``, taken off it by this change: the event without them
-    among its guests is how their systems learn it.
+    and to ``former_guests``, taken off it by this change, if they may still see it
+    (a public event): the event without them among its guests is how they learn it.
 
     The key carries the event's version, so a PATCH that changed nothing (same
     version) adds nothing, and every real change is its own message.
@@ -164,8 +164,11 @@ def event_changed(
     topic = Topic(topic)
     guests = guest_ids_of(session, [event.id])[event.id]
     # A private event is the host's business only.
-    cities = [event.host_city_id,
-              *([] if event.visibility == Visibility.private else [*guests, *former_guests])]
+    cities = [event.host_city_id]
+    if event.visibility != Visibility.private:
+        cities += guests
+    if event.visibility == Visibility.public:  # the only kind still theirs to see
+        cities += former_guests
     to_webhooks(
         session,
         key=f"{topic}:{event.id}:v{event.version}",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import logging
 import secrets
 import socket
 import time
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import getproxies
 
 import httpcore
 import httpx
@@ -40,6 +42,8 @@ from app.notifications.models import (
     WebhookEndpointUpdate,
 )
 from app.notifications.outbox import withdraw_for_endpoint
+
+log = logging.getLogger("twinplan.webhooks")
 
 SECRET_PREFIX = "whsec_"
 # How long the old secret keeps signing after a rotation.
@@ -112,16 +116,30 @@ class _PublicNetwork(httpcore.SyncBackend):
             raise httpcore.ConnectError(
                 f"{host} resolves to {private[0] if private else 'nothing'}: webhooks go "
                 "to public addresses only (TWINPLAN_WEBHOOK_ALLOW_PRIVATE_URLS)")
-        return super().connect_tcp(addresses[0], port, timeout=timeout,
-                                   local_address=local_address, socket_options=socket_options)
+        failure: Exception | None = None
+        for address in addresses:  # in the resolver's order, as socket.create_connection
+            try:
+                return super().connect_tcp(address, port, timeout=timeout,
+                                           local_address=local_address,
+                                           socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
 
 
-def public_transport() -> httpx.HTTPTransport:
-    """httpx's transport, connecting through ``_PublicNetwork``.
+def public_transport() -> httpx.HTTPTransport | None:
+    """httpx's transport, connecting through ``_PublicNetwork``; None where an HTTP
+    proxy is configured (``HTTPS_PROXY`` and the like): the proxy resolves and
+    connects then, and only literal private addresses are refused, at registration.
 
     httpx takes no network backend of its own (0.28); its connection pool,
     httpcore's, does, and is rebuilt here as httpx builds it by default.
     """
+    if getproxies():
+        log.warning("webhooks go through the HTTP proxy of the environment; names that "
+                    "resolve to private addresses are the proxy's to refuse")
+        return None
     transport = httpx.HTTPTransport()
     transport._pool = httpcore.ConnectionPool(
         ssl_context=httpx.create_ssl_context(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
+import os
 import socket
 
 import pytest
@@ -116,23 +116,35 @@ def test_private_addresses_are_refused_unless_allowed(client, kostroma, kostroma
             422, contains="private")
 
 
-def _loopback_name() -> str:
-    """A name, not an address, that this machine resolves to a loopback address."""
-    name = socket.gethostname()
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(name, 80)}
-    except OSError:
-        addresses = set()
-    if not addresses or not all(ipaddress.ip_address(a).is_loopback for a in addresses):
-        pytest.skip(f"{name} does not resolve to loopback here")
-    return name
+PARTNER_HOST = "hooks.partner.example"
+
+
+@pytest.fixture
+def no_proxy(monkeypatch) -> None:
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def partner_host_is_loopback(monkeypatch, no_proxy) -> str:
+    """A name, not an address, that resolves to 127.0.0.1: what a partner's DNS (or an
+    attacker's) can make any name do. Every other name resolves as usual."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        return real("127.0.0.1" if host == PARTNER_HOST else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return PARTNER_HOST
 
 
 def test_a_name_that_resolves_to_a_private_address_is_refused_when_delivering(
-    client, session, kostroma, mary, kostroma_key, receiver, make_worker, clock
+    client, session, kostroma, mary, kostroma_key, receiver, make_worker, clock,
+    partner_host_is_loopback,
 ):
     """Registration cannot know where a name will point; each connection checks."""
-    url = receiver.url.replace("127.0.0.1", _loopback_name())
+    url = receiver.url.replace("127.0.0.1", partner_host_is_loopback)
     register(client, kostroma_key, kostroma, url)
     plan_event(client, kostroma_key, kostroma, [mary])
 
@@ -142,12 +154,23 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_when_delivering(
     assert row.status == NotificationStatus.pending and row.attempts == 1
     body = client.get(f"/api/v1/notifications/{row.id}", headers=kostroma_key).json()
     (attempt,) = body["attempt_log"]
-    assert "resolves to 127." in attempt["detail"] and "public addresses only" in attempt["detail"]
+    assert f"{PARTNER_HOST} resolves to 127.0.0.1" in attempt["detail"]
+    assert "public addresses only" in attempt["detail"]
 
     # Where private targets are allowed (an intranet, these tests), the same name works.
     clock.advance(seconds=66)
     make_worker(webhook_allow_private_urls=True).run_once()
     assert [d.status for d in receiver.all()] == [200]
+
+
+def test_behind_an_http_proxy_the_proxy_connects(monkeypatch, caplog, no_proxy):
+    from app.notifications.webhooks import public_transport
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.city-hall.example:3128")
+    assert public_transport() is None  # httpx then uses the proxy of the environment
+    assert "proxy" in caplog.text
+    monkeypatch.delenv("HTTPS_PROXY")
+    assert public_transport() is not None
 
 
 # Deliveries ---------------------------------------------------------------------------
@@ -230,6 +253,23 @@ def test_a_guest_taken_off_an_event_is_told(client, session, kostroma, mary, mak
                  json={"title": "Delegation from Kassel"})
     make_worker().run_once()
     assert len(receiver.accepted()) == 2
+
+
+def test_a_guest_taken_off_an_event_it_can_no_longer_see_is_not_told_of_it(
+    client, kostroma, mary, make_city, make_partnership, kostroma_key, make_key, receiver,
+    make_worker,
+):
+    kassel = make_city("Kassel", "DE")
+    make_partnership(kostroma, kassel)
+    mary_hook = register(client, make_key(Role.partner, mary), mary, receiver.url)
+    created = plan_event(client, kostroma_key, kostroma, [mary, kassel], visibility="partners")
+    make_worker().run_once()
+    client.patch(f"/api/v1/events/{created.json()['id']}",
+                 headers=kostroma_key | {"If-Match": created.headers["ETag"]},
+                 json={"guest_city_ids": [kassel.id], "description": "For Kassel's eyes"})
+    make_worker().run_once()
+    payloads = [verify(mary_hook["secret"], d) for d in receiver.accepted()]
+    assert [p["type"] for p in payloads] == ["event.created"]
 
 
 def test_a_private_event_is_not_sent_to_guests(client, kostroma, mary, kostroma_key, make_key,
