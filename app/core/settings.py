@@ -40,8 +40,8 @@ _DOMAIN = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
 
 
 def _check_uid_domain(value: str | None) -> str | None:
-    if value is None:
-        return None
+    if value is None or not value.strip():
+        return None  # unset, or set to nothing: the default
     domain = value.strip().lower()
     if not _DOMAIN.fullmatch(domain):
         raise ValueError(f"not a domain name: {value!r} (like twinplan.example.org)")

@@ -23,6 +23,9 @@ def test_calendar_uids_take_the_base_urls_host_unless_told_otherwise():
     pinned = Settings(  # type: ignore[call-arg]
         public_base_url="https://exchanges.kostroma.example", uid_domain=" Twinplan.Kostroma.RU ")
     assert pinned.calendar_uid_domain == "twinplan.kostroma.ru"
+    blank = Settings(  # type: ignore[call-arg]
+        public_base_url="https://exchanges.kostroma.example", uid_domain=" ")
+    assert blank.calendar_uid_domain == "exchanges.kostroma.example"
 
 
 def test_postgres_url_is_accepted():
