@@ -156,19 +156,23 @@ def import_twinnings(
 
 @cli.command("seed-demo")
 def seed_demo() -> None:
-    """Load the demo cities and twinnings (Kostroma, Ashgabat, Coventry...); safe to rerun."""
+    """Load the demo cities and twinnings (Kostroma, Ashgabat, Coventry...) and a few
+    exchanges between them, dated from the next World Twin Cities Day; safe to rerun."""
     from app.cities.demo import seed_demo as seed
+    from app.core import clock
     from app.core.db import open_session
     from app.core.errors import AppError
+    from app.events.demo import seed_demo_events
 
     with open_session(write=True) as session:
         try:
             report = seed(session)
+            events = seed_demo_events(session, report.city_ids, clock.now().date())
         except AppError as exc:
             typer.echo(f"twinplan: {exc.detail}", err=True)
             raise typer.Exit(1) from None
         session.commit()
-    for line in report.lines():
+    for line in [*report.lines(), *events.lines()]:
         typer.echo(line)
 
 

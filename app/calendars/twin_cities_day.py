@@ -8,14 +8,14 @@ bump ``REVISED`` when you edit it.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from app.calendars.contentlines import date_stamp, duration, escape_text, lines, utc_stamp
 from app.calendars.render import CALENDAR_END, FeedHeader, calendar_head
 from app.calendars.urls import TWIN_CITIES_DAY_PATH
+from app.reminders.twin_cities_day import FIRST_YEAR, last_sunday_of_april
 
-FIRST_YEAR = 1962
 REVISED = datetime(2026, 11, 28, tzinfo=UTC)
 RRULE = "FREQ=YEARLY;BYMONTH=4;BYDAY=-1SU"
 ALARMS_BEFORE = (timedelta(days=30), timedelta(days=7))
@@ -30,15 +30,10 @@ ORIGIN = (
 )
 
 
-def _last_sunday_of_april(year: int) -> date:
-    april_30 = date(year, 4, 30)
-    return april_30 - timedelta(days=(april_30.weekday() + 1) % 7)
-
-
 @lru_cache(maxsize=4)
 def twin_cities_day_feed(base_url: str, uid_domain: str) -> bytes:
     """The whole feed, for this base URL and UID domain."""
-    first = _last_sunday_of_april(FIRST_YEAR)
+    first = last_sunday_of_april(FIRST_YEAR)
     header = FeedHeader(
         name=NAME,
         description="The last Sunday of April every year since 1962.",

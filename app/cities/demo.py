@@ -138,6 +138,8 @@ class SeedReport:
     partnerships_added: list[str] = field(default_factory=list)
     partnerships_updated: list[str] = field(default_factory=list)
     partnerships_unchanged: int = 0
+    # Every demo city's id, by its name in the demo, for what is seeded next.
+    city_ids: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -258,4 +260,5 @@ def seed_demo(session: Session) -> SeedReport:
     for twinning in DEMO_TWINNINGS:
         _seed_twinning(session, twinning, cities, report)
     session.flush()
+    report.city_ids = {name: city.id for name, city in cities.items() if city.id is not None}
     return report

@@ -172,9 +172,11 @@ def test_seed_demo_command(session, monkeypatch):
     first = CliRunner().invoke(cli, ["seed-demo"])
     assert first.exit_code == 0, first.output
     assert first.stdout.startswith("cities: 22 added")
+    assert "events: 8 added (World Twin Cities Day in Volgograd, " in first.stdout
     second = CliRunner().invoke(cli, ["seed-demo"])
     assert "cities: 0 added, 0 filled in, 22 unchanged" in second.stdout
     assert "partnerships: 0 added, 0 filled in, 19 unchanged" in second.stdout
+    assert "events: 0 added, 8 unchanged" in second.stdout
 
 
 def test_demo_ids_match_the_snapshot():
