@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -52,6 +53,12 @@ def serve(
     """Run the HTTP service with uvicorn."""
     import uvicorn
 
+    # The workers read their settings from the environment: what the options say,
+    # the public base URL derived from them included, must be there too.
+    for name, value in (("TWINPLAN_HOST", host), ("TWINPLAN_PORT", port)):
+        if value is not None:
+            os.environ[name] = str(value)
+    get_settings.cache_clear()
     settings = get_settings()
     uvicorn.run(
         "app.main:create_app",

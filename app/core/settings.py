@@ -6,7 +6,7 @@ import logging
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
@@ -107,6 +107,18 @@ class Settings(BaseSettings):
     worker_max_attempts: int = Field(default=8, ge=1, le=100)
     # Reminders go out at this local hour in the recipient city's timezone.
     reminder_hour: int = Field(default=9, ge=0, le=23)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _base_url_where_it_listens(cls, data: Any) -> Any:
+        """Unset, the public base URL is where ``twinplan serve`` listens (on every
+        interface: this machine's loopback), so feed links work on any port."""
+        if isinstance(data, dict) and not data.get("public_base_url"):
+            host = str(data.get("host") or "127.0.0.1")
+            host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+            host = f"[{host}]" if ":" in host else host
+            data = {**data, "public_base_url": f"http://{host}:{data.get('port') or 8000}"}
+        return data
 
     @model_validator(mode="after")
     def _lease_outlasts_a_batch(self) -> Settings:
