@@ -279,12 +279,7 @@ class Worker:
                     return
                 session.rollback()
         with self.sessions() as session:
-            row = session.exec(
-                select(Notification)
-                .where(Notification.id == claim.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).first()
+            row = self._locked_row(session, claim)
             if row is None:
                 return
             if row.claim_token == claim.token and row.status == NotificationStatus.sending:
@@ -336,13 +331,18 @@ class Worker:
         ))
         return True
 
-    def _own_row(self, session: Session, claim: Claim) -> Notification | None:
-        row = session.exec(
+    @staticmethod
+    def _locked_row(session: Session, claim: Claim) -> Notification | None:
+        """The claimed row, locked and read afresh, whoever holds it now."""
+        return session.exec(
             select(Notification)
             .where(Notification.id == claim.id)
             .with_for_update()
             .execution_options(populate_existing=True)
         ).first()
+
+    def _own_row(self, session: Session, claim: Claim) -> Notification | None:
+        row = self._locked_row(session, claim)
         if row is None or row.claim_token != claim.token:
             return None
         return row
