@@ -6,7 +6,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from app.calendars import service
 from app.calendars.models import FeedTokenCreate, FeedTokenCreated, FeedTokenPublic
@@ -33,6 +33,16 @@ Kinds = Annotated[
 ]
 IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
 IfModifiedSince = Annotated[str | None, Header(alias="If-Modified-Since")]
+
+
+async def _conditions(
+    if_none_match: IfNoneMatch = None, if_modified_since: IfModifiedSince = None
+) -> Conditions:
+    # async: nothing to wait for, so no trip to the thread pool on the 304 path
+    return Conditions(if_none_match, if_modified_since)
+
+
+Validators = Annotated[Conditions, Depends(_conditions)]
 _FEED_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"text/calendar": {}}, "description": "The iCalendar feed."},
     304: {"description": "Not modified since the ETag or date the client holds."},
@@ -60,32 +70,22 @@ def _respond(result: FeedResult, request: Request, *, private: bool) -> Response
 
 
 def _serve(
-    session: SessionDep, spec: FeedSpec, request: Request,
-    if_none_match: str | None, if_modified_since: str | None,
+    session: SessionDep, spec: FeedSpec, request: Request, conditions: Conditions
 ) -> Response:
-    result = service.serve(
-        session,
-        spec,
-        Conditions(if_none_match, if_modified_since),
-        want_body=request.method != "HEAD",
-    )
+    result = service.serve(session, spec, conditions, want_body=request.method != "HEAD")
     return _respond(result, request, private=spec.private)
 
 
 @feeds.get("/twin-cities-day.ics", responses=_FEED_RESPONSES,
             response_class=Response)
 @feeds.head("/twin-cities-day.ics", include_in_schema=False)
-def twin_cities_day(
-    request: Request,
-    if_none_match: IfNoneMatch = None,
-    if_modified_since: IfModifiedSince = None,
-) -> Response:
+def twin_cities_day(request: Request, conditions: Validators) -> Response:
     """World Twin Cities Day: one all-day event on the last Sunday of April, every year
     since 1962, with reminders 30 and 7 days before."""
     settings = get_settings()
     body = twin_cities_day_feed(settings.public_base_url, settings.calendar_uid_domain)
     etag = etag_of(body)
-    not_modified = Conditions(if_none_match, if_modified_since).not_modified(etag, REVISED)
+    not_modified = conditions.not_modified(etag, REVISED)
     result = FeedResult(etag, REVISED, len(body), not_modified=not_modified, body=body)
     return _respond(result, request, private=False)
 
@@ -97,14 +97,13 @@ def city_feed(
     city_id: PathId,
     session: SessionDep,
     request: Request,
+    conditions: Validators,
     kind: Kinds = None,
-    if_none_match: IfNoneMatch = None,
-    if_modified_since: IfModifiedSince = None,
 ) -> Response:
     """Public events a city hosts or takes part in. Drafts never appear; a cancelled
     event stays 90 days as `STATUS:CANCELLED` so subscribed calendars remove it."""
     spec = service.city_feed(session, city_id, kind or ())
-    return _serve(session, spec, request, if_none_match, if_modified_since)
+    return _serve(session, spec, request, conditions)
 
 
 @feeds.get("/partnerships/{partnership_id}.ics",
@@ -114,13 +113,12 @@ def partnership_feed(
     partnership_id: PathId,
     session: SessionDep,
     request: Request,
+    conditions: Validators,
     kind: Kinds = None,
-    if_none_match: IfNoneMatch = None,
-    if_modified_since: IfModifiedSince = None,
 ) -> Response:
     """Public events that both cities of a twinning take part in."""
     spec = service.partnership_feed(session, partnership_id, kind or ())
-    return _serve(session, spec, request, if_none_match, if_modified_since)
+    return _serve(session, spec, request, conditions)
 
 
 @feeds.get("/private/{token}.ics", responses=_FEED_RESPONSES,
@@ -130,15 +128,14 @@ def private_feed(
     token: Annotated[str, Path(max_length=100)],
     session: SessionDep,
     request: Request,
+    conditions: Validators,
     kind: Kinds = None,
-    if_none_match: IfNoneMatch = None,
-    if_modified_since: IfModifiedSince = None,
 ) -> Response:
     """A private feed: a city's every event, or one person's agenda.
     404 for an unknown token, 410 Gone for a revoked one (calendar apps then stop asking)."""
     feed_token = service.token_by_secret(session, token)
     spec = service.token_feed(session, feed_token, kind or ())
-    return _serve(session, spec, request, if_none_match, if_modified_since)
+    return _serve(session, spec, request, conditions)
 
 
 # Tokens -------------------------------------------------------------------------------
