@@ -41,7 +41,6 @@ import argparse
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -65,6 +64,7 @@ from bench.events import (  # the same tables, loaded the same way
     sqlite_value,
     with_search_path,
 )
+from bench.processes import free_port, stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 RADICALE_VENV = ROOT / ".tools" / "bench-radicale"
@@ -176,7 +176,7 @@ def make_bench_app() -> Any:
 @contextmanager
 def bench_server(world: World, static_file: Path) -> Iterator[str]:
     """uvicorn, one worker, on loopback: the path a subscriber's request takes."""
-    port = _free_port()
+    port = free_port()
     env = os.environ | {"TWINPLAN_DATABASE_URL": world.url, "TWINPLAN_LOG_LEVEL": "WARNING",
                         "TWINPLAN_BENCH_STATIC": str(static_file)}
     with tempfile.TemporaryFile("w+") as log:
@@ -187,23 +187,10 @@ def bench_server(world: World, static_file: Path) -> Iterator[str]:
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(300):
-                if proc.poll() is not None:
-                    log.seek(0)
-                    raise SystemExit(f"bench server exited:\n{log.read()[-3000:]}")
-                try:
-                    httpx.get(f"{base}/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            wait_until_up(f"{base}/health", proc, log)
             yield base
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 def _timed(samples: list[float], call: Callable[[], Any], expect: int) -> Any:
@@ -295,12 +282,6 @@ def radicale_python() -> str:
     return str(python)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Radicale:
     """A Radicale server holding one calendar, loaded on first use."""
 
@@ -337,33 +318,20 @@ def radicale_server() -> Iterator[Radicale]:
     python = radicale_python()
     version = subprocess.run([python, "-c", "import radicale; print(radicale.VERSION)"],
                              capture_output=True, text=True, check=True).stdout.strip()
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as storage, tempfile.TemporaryFile("w+") as log:
         proc = subprocess.Popen(
             [python, "-m", "radicale", "--server-hosts", f"127.0.0.1:{port}",
              "--auth-type", "none", "--storage-filesystem-folder", storage,
              "--logging-level", "warning"],
             stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
         try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=("bench", "bench"),
-                              timeout=1800) as client:
-                for _ in range(100):
-                    try:
-                        client.get("/")
-                        break
-                    except httpx.TransportError:
-                        time.sleep(0.1)
-                else:
-                    log.seek(0)
-                    raise SystemExit(f"Radicale did not start:\n{log.read()[-3000:]}")
+            wait_until_up(base, proc, log)
+            with httpx.Client(base_url=base, auth=("bench", "bench"), timeout=1800) as client:
                 yield Radicale(client, version)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 # Report -------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,8 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+
+from bench.processes import free_port, stop, wait_until_up
 
 EVENTS, PLACES = 20, 25
 Request = tuple[str, str, dict[str, object] | None]
@@ -127,9 +128,7 @@ def seed(url: str, people: int) -> tuple[list[int], list[int], str]:
 
 @contextmanager
 def server(url: str, workers: int) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     twinplan = str(Path(sys.executable).with_name("twinplan"))
     env = os.environ | {
         "TWINPLAN_DATABASE_URL": url,
@@ -144,18 +143,10 @@ def server(url: str, workers: int) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("server did not start")
+        wait_until_up(f"{base}/health", proc, seconds=60)
         yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
 
 
 async def hammer(

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -45,7 +45,7 @@ def scratch_database(tmp_path: Path, *, migrate: bool = True) -> Iterator[str]:
             admin.dispose()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -57,7 +57,7 @@ def running_server(database_url: str, *, workers: int = 1, **env: str) -> Iterat
 
     Fails the test if the server logged a traceback.
     """
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     twinplan = str(Path(sys.executable).with_name("twinplan"))
     # A file, not a pipe: nobody reads a pipe while the test runs, and a full
@@ -75,15 +75,20 @@ def running_server(database_url: str, *, workers: int = 1, **env: str) -> Iterat
             _wait_healthy(proc, base, log)
             yield base
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
         log.seek(0)
         output = log.read()
     assert "Traceback" not in output, f"the server logged errors:\n{output[-4000:]}"
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """Ask a server process to end; kill it if it has not within 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: IO[str]) -> None:

@@ -7,7 +7,6 @@ import email
 import email.policy
 import json
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +17,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from standardwebhooks.webhooks import Webhook
+
+from tests.servers import free_port
 
 
 class SmtpSink:
@@ -49,7 +50,7 @@ class SmtpSink:
 class SmtpServer:
     def __init__(self) -> None:
         self.sink = SmtpSink()
-        self.controller = Controller(self.sink, hostname="127.0.0.1", port=_free_port())
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=free_port())
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()
@@ -61,12 +62,6 @@ class SmtpServer:
     @property
     def port(self) -> int:
         return int(self.controller.port)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

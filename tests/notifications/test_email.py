@@ -14,7 +14,8 @@ from pydantic import SecretStr
 from app.notifications import outbox as outbox_module
 from app.notifications.models import Channel, NotificationStatus, Topic
 from tests.notifications.conftest import outbox
-from tests.notifications.fakes import SmtpSink, _free_port
+from tests.notifications.fakes import SmtpSink
+from tests.servers import free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
@@ -30,7 +31,7 @@ class AuthSmtp:
             self.logins.append((login, password))
             return AuthResult(success=(login, password) == ("twinplan", "s3cret"))
 
-        self.port = _free_port()
+        self.port = free_port()
         self.controller = Controller(
             self.sink, hostname="127.0.0.1", port=self.port, authenticator=authenticate,
             auth_required=True, auth_require_tls=False,

@@ -36,7 +36,7 @@ from app.notifications.models import (
 from app.notifications.webhooks import create_endpoint
 from tests.conftest import IS_POSTGRES
 from tests.notifications.fakes import Receiver, fail_randomly, verify
-from tests.servers import scratch_database
+from tests.servers import scratch_database, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -100,12 +100,7 @@ class WorkerProcess:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc)
 
 
 def open_rows(url: str) -> int:

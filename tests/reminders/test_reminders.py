@@ -222,13 +222,13 @@ def test_a_refused_address_is_dead_at_once_and_the_others_arrive(
 
 def test_smtp_down_is_retried(client, session, clock, smtp, kostroma, mary, kostroma_key,
                               make_worker):
-    from tests.notifications.fakes import _free_port
+    from tests.servers import free_port
 
     set_rules(client, kostroma_key, kostroma, coordinator_emails=["exchange@kostroma.ru"],
               wtcd_days_before=[])
     plan_event(client, kostroma_key, kostroma, [mary])
     clock.set(utc(2027, 5, 6, 6, 0))
-    make_worker(smtp_port=_free_port()).run_once()  # nobody listens there
+    make_worker(smtp_port=free_port()).run_once()  # nobody listens there
     (mail,) = outbox(session, channel=Channel.email)
     assert mail.status == NotificationStatus.pending and mail.attempts == 1
     assert "ConnectionRefused" in (mail.last_error or "")
