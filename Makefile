@@ -3,7 +3,7 @@
 #   make run     install, migrate, load the demo data, serve on 127.0.0.1:8000
 #   make test    install (with the dev group), run the test suite
 #                (SQLite; set TWINPLAN_TEST_DATABASE_URL for PostgreSQL)
-#   make lint    ruff check, mypy
+#   make lint    ruff check, mypy, lint-imports (the layers of app/)
 #   make check   lint + models/migrations drift check (alembic check)
 #
 # uv is bootstrapped into .tools/ at a pinned version; the app's environment
@@ -30,7 +30,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 help:
 	@echo "make run      install, migrate, seed demo data, serve (TWINPLAN_HOST/TWINPLAN_PORT)"
 	@echo "make test     run the tests (TWINPLAN_TEST_DATABASE_URL=postgresql+psycopg://... for PG)"
-	@echo "make lint     ruff check . && mypy app"
+	@echo "make lint     ruff check . && mypy app && lint-imports"
 	@echo "make check    lint + alembic check against a throwaway migrated SQLite database"
 	@echo "make bench    run the benchmarks (python -m bench), if bench/ exists"
 	@echo "make clean    remove .venv/ and .tools/ (keeps data/)"
@@ -72,6 +72,7 @@ test: $(SYNCED) $(JS_DEPS)
 lint: $(SYNCED)
 	$(BIN)/ruff check .
 	$(BIN)/mypy app
+	$(BIN)/lint-imports
 
 # Migrate a throwaway database to head, then fail if the models differ from it
 # (alembic upgrade head + alembic check, in one process: imports are slow).
