@@ -1,4 +1,10 @@
-"""The ``twinplan`` command: run, migrate, manage keys, load data."""
+"""The ``twinplan`` command: run, migrate, manage keys, load data.
+
+Each command imports what it uses when it runs, so that ``twinplan --help`` and
+``serve`` start without loading every domain. (No import here is deferred to
+dodge a cycle: ``lint-imports`` keeps app/ a stack.) Commands act as the
+system actor (``SYSTEM``): whoever runs them runs the server.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,8 @@ from typing import Annotated
 
 import typer
 
+from app.core.actors import SYSTEM, Role
 from app.core.settings import SettingsError, get_settings
-from app.keys.models import Role
 
 cli = typer.Typer(
     help="Twinplan: exchange planner for twinned cities.",
@@ -88,7 +94,7 @@ def create_api_key(
 
     with open_session(write=True) as session:
         try:
-            key, secret = issue(session, name=name, role=role, city_id=city)
+            key, secret = issue(session, SYSTEM, name=name, role=role, city_id=city)
         except AppError as exc:
             typer.echo(f"twinplan: {exc.detail}", err=True)
             raise typer.Exit(1) from None
@@ -105,7 +111,7 @@ def list_api_keys() -> None:
     from app.keys.service import list_api_keys as all_keys
 
     with open_session() as session:
-        for key in all_keys(session):
+        for key in all_keys(session, SYSTEM):
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
             scope = f"city {key.city_id}" if key.city_id else "all cities"
             typer.echo(f"{key.id}\t{key.prefix}…\t{key.role}\t{scope}\t{state}\t{key.name}")
@@ -120,7 +126,7 @@ def revoke_api_key(key_id: int) -> None:
 
     with open_session(write=True) as session:
         try:
-            revoke(session, key_id)
+            revoke(session, key_id, SYSTEM)
         except AppError as exc:
             typer.echo(f"twinplan: {exc.detail}", err=True)
             raise typer.Exit(1) from None
@@ -165,6 +171,7 @@ def import_twinnings(
 def seed_demo() -> None:
     """Load the demo cities and twinnings (Kostroma, Ashgabat, Coventry...) and a few
     exchanges between them, dated from the next World Twin Cities Day; safe to rerun."""
+    import app.receivers  # noqa: F401  (the demo's events reach the outbox and reminders)
     from app.cities.demo import seed_demo as seed
     from app.core import clock
     from app.core.db import open_session
@@ -203,7 +210,7 @@ def worker(
     import threading
 
     from app.core.logging import configure_logging
-    from app.notifications.worker import Worker
+    from app.worker import Worker
 
     configure_logging(get_settings().log_level)
     runner = Worker(name=name)
@@ -225,7 +232,7 @@ def worker(
 @cli.command("schedule-reminders")
 def schedule_reminders() -> None:
     """Plan World Twin Cities Day and anniversary reminders now (the worker does it hourly)."""
-    from app.notifications.worker import Worker
+    from app.worker import Worker
 
     runner = Worker(name="schedule-reminders")
     try:

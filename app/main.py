@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
+from app import receivers  # noqa: F401  (connects the consumers of change facts)
 from app.calendars.router import router as calendars_router
 from app.cities.router import router as cities_router
 from app.core.db import get_engine

@@ -1,4 +1,7 @@
-"""The delivery worker: claim due notifications, send them, record every attempt.
+"""The worker: claim due notifications, send them, record every attempt.
+
+It sits above every domain: it delivers the outbox (email, webhooks), expands
+due reminders into messages, and plans the year's reminders hourly.
 
 Exactly once, as far as a network allows:
 
@@ -55,6 +58,7 @@ from app.notifications.models import (
     Topic,
     WebhookEndpoint,
 )
+from app.reminders.service import expand_reminder, schedule_reminders
 
 log = logging.getLogger("twinplan.worker")
 _NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
@@ -240,8 +244,6 @@ class Worker:
 
     def _expand(self, claim: Claim, started: datetime) -> Outcome:
         """A due reminder becomes its recipients' emails and webhooks, in one transaction."""
-        from app.reminders.service import expand_reminder
-
         try:
             with self.sessions() as session:
                 row = self._own_row(session, claim)
@@ -448,8 +450,6 @@ class Worker:
 
     def schedule(self) -> int:
         """Plan calendar reminders (one worker at a time on PostgreSQL)."""
-        from app.reminders.service import schedule_reminders
-
         with self.sessions() as session:
             if session.get_bind().dialect.name == "postgresql":
                 got = session.execute(

@@ -91,7 +91,7 @@ def _seed_cities(world: World) -> None:
     from sqlmodel import Session
 
     from app.cities.models import City
-    from app.keys.models import Role
+    from app.core.actors import SYSTEM, Role
     from app.keys.service import create_api_key
 
     now = datetime.now(UTC)
@@ -107,7 +107,7 @@ def _seed_cities(world: World) -> None:
     world.hub_id = next(r.id for r in found if r.name == "Kostroma")
     world.city_zones = {r.id: r.timezone for r in found}
     with Session(world.engine) as session:
-        _, secret = create_api_key(session, name="bench", role=Role.coordinator,
+        _, secret = create_api_key(session, SYSTEM, name="bench", role=Role.coordinator,
                                    city_id=world.hub_id)
         session.commit()
     world.hub_key = {"Authorization": f"Bearer {secret}"}

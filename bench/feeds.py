@@ -150,7 +150,7 @@ def make_bench_app() -> Any:
     the feed's bytes from memory (the baseline) and a way to forget every cache."""
     from fastapi import FastAPI
 
-    from app.calendars import service
+    from app.calendars import assembly
     from app.core.db import get_engine
     from app.main import create_app
 
@@ -165,7 +165,7 @@ def make_bench_app() -> Any:
 
     @app.post("/bench/forget")
     def forget() -> Response:
-        service.clear_caches()
+        assembly.clear_caches()
         with get_engine().begin() as conn:
             conn.execute(text("DELETE FROM feed_state"))
         return Response(status_code=204)

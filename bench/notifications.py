@@ -97,9 +97,8 @@ class Result:
 def seed(url: str, receiver_url: str, count: int) -> None:
     from app.cities.models import CityCreate
     from app.cities.service import create_city
+    from app.core.actors import SYSTEM
     from app.core.db import make_engine
-    from app.core.security import Principal
-    from app.keys.models import Role
     from app.notifications import outbox
     from app.notifications.models import Channel, Topic, WebhookEndpointCreate
     from app.notifications.webhooks import create_endpoint
@@ -107,12 +106,12 @@ def seed(url: str, receiver_url: str, count: int) -> None:
     engine = make_engine(url)
     with Session(engine) as session:
         city = create_city(session, CityCreate(name="Kostroma", country_code="RU",
-                                               timezone="Europe/Moscow"))
+                                               timezone="Europe/Moscow"), SYSTEM)
         endpoint = create_endpoint(
             session,
             WebhookEndpointCreate(city_id=city.id or 0, url=receiver_url,
                                   event_types=[Topic.event_updated]),
-            Principal(key_id=0, role=Role.admin, city_id=None),
+            SYSTEM,
         )
         for n in range(count):
             outbox.enqueue(

@@ -70,9 +70,9 @@ def fresh_database(base_url: str | None) -> Iterator[str]:
 def seed(url: str, people: int) -> tuple[list[int], list[int], str]:
     from app.cities.models import CityCreate, PartnershipCreate, PartnershipStatus
     from app.cities.service import create_city, create_partnership
+    from app.core.actors import SYSTEM, Role
     from app.core.db import make_engine
     from app.events.models import Event, EventGuest, EventKind, EventStatus
-    from app.keys.models import Role
     from app.keys.service import create_api_key
     from app.participants.models import Participant
 
@@ -80,14 +80,16 @@ def seed(url: str, people: int) -> tuple[list[int], list[int], str]:
     tz = ZoneInfo("Europe/Volgograd")
     with Session(engine) as session:
         host = create_city(
-            session, CityCreate(name="Volgograd", country_code="RU", timezone="Europe/Volgograd")
+            session,
+            CityCreate(name="Volgograd", country_code="RU", timezone="Europe/Volgograd"),
+            SYSTEM,
         )
-        guest = create_city(session, CityCreate(name="Coventry", country_code="GB"))
+        guest = create_city(session, CityCreate(name="Coventry", country_code="GB"), SYSTEM)
         create_partnership(
             session,
             PartnershipCreate(
                 city_a_id=host.id or 0, city_b_id=guest.id or 0, status=PartnershipStatus.active
-            ),
+            ), SYSTEM,
         )
         events = []
         for i in range(EVENTS):
@@ -119,7 +121,9 @@ def seed(url: str, people: int) -> tuple[list[int], list[int], str]:
             for i in range(people)
         ]
         session.add_all(persons)
-        _, secret = create_api_key(session, name="bench", role=Role.coordinator, city_id=guest.id)
+        _, secret = create_api_key(
+            session, SYSTEM, name="bench", role=Role.coordinator, city_id=guest.id
+        )
         session.commit()
         ids = [p.id or 0 for p in persons]
     engine.dispose()

@@ -8,18 +8,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
-from app.calendars import service
+from app.calendars import assembly, membership
+from app.calendars import tokens as feed_tokens
+from app.calendars.assembly import FeedResult
+from app.calendars.membership import FeedSpec
 from app.calendars.models import FeedTokenCreate, FeedTokenCreated, FeedTokenPublic
 from app.calendars.render import etag_of
-from app.calendars.service import Conditions, FeedResult, FeedSpec
+from app.calendars.state import Conditions
 from app.calendars.twin_cities_day import REVISED, twin_cities_day_feed
-from app.calendars.urls import feed_url, private_feed_path, webcal_url
 from app.core.db import SessionDep, TransactionalRoute
 from app.core.pagination import Page, PageDep, paginate
-from app.core.security import CurrentPrincipal
 from app.core.settings import get_settings
 from app.core.types import MAX_ID, PathId
+from app.core.urls import feed_url, private_feed_path, webcal_url
 from app.events.models import EventKind
+from app.keys.auth import CurrentActor
 
 feeds = APIRouter(prefix="/calendars", tags=["calendar feeds"], route_class=TransactionalRoute)
 tokens = APIRouter(prefix="/api/v1/feed-tokens", tags=["feed tokens"],
@@ -72,7 +75,7 @@ def _respond(result: FeedResult, request: Request, *, private: bool) -> Response
 def _serve(
     session: SessionDep, spec: FeedSpec, request: Request, conditions: Conditions
 ) -> Response:
-    result = service.serve(session, spec, conditions, want_body=request.method != "HEAD")
+    result = assembly.serve(session, spec, conditions, want_body=request.method != "HEAD")
     return _respond(result, request, private=spec.private)
 
 
@@ -102,7 +105,7 @@ def city_feed(
 ) -> Response:
     """Public events a city hosts or takes part in. Drafts never appear; a cancelled
     event stays 90 days as `STATUS:CANCELLED` so subscribed calendars remove it."""
-    spec = service.city_feed(session, city_id, kind or ())
+    spec = membership.city_feed(session, city_id, kind or ())
     return _serve(session, spec, request, conditions)
 
 
@@ -117,7 +120,7 @@ def partnership_feed(
     kind: Kinds = None,
 ) -> Response:
     """Public events that both cities of a twinning take part in."""
-    spec = service.partnership_feed(session, partnership_id, kind or ())
+    spec = membership.partnership_feed(session, partnership_id, kind or ())
     return _serve(session, spec, request, conditions)
 
 
@@ -133,8 +136,8 @@ def private_feed(
 ) -> Response:
     """A private feed: a city's every event, or one person's agenda.
     404 for an unknown token, 410 Gone for a revoked one (calendar apps then stop asking)."""
-    feed_token = service.token_by_secret(session, token)
-    spec = service.token_feed(session, feed_token, kind or ())
+    feed_token = feed_tokens.token_by_secret(session, token)
+    spec = membership.token_feed(session, feed_token, kind or ())
     return _serve(session, spec, request, conditions)
 
 
@@ -144,12 +147,12 @@ def private_feed(
 @tokens.post("", status_code=status.HTTP_201_CREATED,
              response_model=FeedTokenCreated)
 def create_feed_token(
-    body: FeedTokenCreate, session: SessionDep, principal: CurrentPrincipal
+    body: FeedTokenCreate, session: SessionDep, actor: CurrentActor
 ) -> object:
     """Issue a private feed link: for a city (admin, or its coordinator) or for a
     person's own agenda (admin, or a key of their home city). The token and its URLs
     are in this response only; store them now."""
-    token, secret = service.create_feed_token(session, body, principal)
+    token, secret = feed_tokens.create_feed_token(session, body, actor)
     path = private_feed_path(secret)
     return FeedTokenCreated.model_validate(
         token, update={"token": secret, "feed_url": feed_url(path), "webcal_url": webcal_url(path)}
@@ -159,14 +162,14 @@ def create_feed_token(
 @tokens.get("", response_model=Page[FeedTokenPublic])
 def list_feed_tokens(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     page: PageDep,
     city_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     participant_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> object:
     """Tokens the caller manages, revoked ones included. Secrets are never shown again."""
     items, total = paginate(
-        session, service.feed_token_query(principal, city_id, participant_id), page
+        session, feed_tokens.feed_token_query(actor, city_id, participant_id), page
     )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
@@ -175,20 +178,20 @@ def list_feed_tokens(
 def read_feed_token(
     token_id: PathId,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
 ) -> object:
-    return service.get_feed_token(session, token_id, principal)
+    return feed_tokens.get_feed_token(session, token_id, actor)
 
 
 @tokens.post("/{token_id}/revoke", response_model=FeedTokenPublic)
 def revoke_feed_token(
     token_id: PathId,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
 ) -> object:
     """Revoke a link at once: it answers 410 Gone from now on."""
-    token = service.get_feed_token(session, token_id, principal)
-    return service.revoke_feed_token(session, token)
+    token = feed_tokens.get_feed_token(session, token_id, actor)
+    return feed_tokens.revoke_feed_token(session, token)
 
 
 router = APIRouter()

@@ -13,8 +13,8 @@ from functools import lru_cache
 
 from app.calendars.contentlines import date_stamp, duration, escape_text, lines, utc_stamp
 from app.calendars.render import CALENDAR_END, FeedHeader, calendar_head
-from app.calendars.urls import TWIN_CITIES_DAY_PATH
-from app.reminders.twin_cities_day import FIRST_YEAR, last_sunday_of_april
+from app.core.urls import TWIN_CITIES_DAY_PATH
+from app.twin_cities_day import FIRST_YEAR, last_sunday_of_april
 
 REVISED = datetime(2026, 11, 28, tzinfo=UTC)
 RRULE = "FREQ=YEARLY;BYMONTH=4;BYDAY=-1SU"

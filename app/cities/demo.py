@@ -23,6 +23,7 @@ from app.cities.models import (
     PartnershipStatus,
     PartnershipUpdate,
 )
+from app.core.actors import SYSTEM
 
 ACTIVE = PartnershipStatus.active
 PROPOSED = PartnershipStatus.proposed
@@ -209,13 +210,14 @@ def _seed_city(session: Session, demo: DemoCity, report: SeedReport) -> City:
                 seeking_twin_in=list(demo.seeking_twin_in),
                 notes=demo.notes,
             ),
+            SYSTEM,
         )
     changes = _missing_city_facts(city, demo)
     if not changes:
         report.cities_unchanged += 1
         return city
     report.cities_updated.append(demo.name)
-    return service.update_city(session, city, CityUpdate(**changes))
+    return service.update_city(session, city.id or 0, CityUpdate(**changes), SYSTEM)
 
 
 def _seed_twinning(
@@ -236,6 +238,7 @@ def _seed_twinning(
                 status_changed_on=twinning.status_changed_on,
                 notes=twinning.notes,
             ),
+            SYSTEM,
         )
         report.partnerships_added.append(label)
         return
@@ -249,7 +252,7 @@ def _seed_twinning(
     if not changes:
         report.partnerships_unchanged += 1
         return
-    service.update_partnership(session, existing, PartnershipUpdate(**changes))
+    service.update_partnership(session, existing.id or 0, PartnershipUpdate(**changes), SYSTEM)
     report.partnerships_updated.append(label)
 
 

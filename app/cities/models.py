@@ -11,10 +11,10 @@ from pydantic import Field as PField
 from sqlalchemy import JSON, CheckConstraint, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.calendars.urls import city_feed_path, feed_url, partnership_feed_path, webcal_url
 from app.cities import geo
 from app.core.db import UTCDateTime, utcnow
 from app.core.types import PartialDate, RowId, partial_date_year
+from app.core.urls import city_feed_path, feed_url, partnership_feed_path, webcal_url
 
 
 def _check_country(value: str) -> str:

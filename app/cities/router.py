@@ -21,20 +21,17 @@ from app.cities.models import (
     StatusChangePublic,
 )
 from app.core.db import SessionDep, TransactionalRoute
-from app.core.errors import Forbidden
 from app.core.pagination import Page, PageDep, paginate
-from app.core.security import CurrentPrincipal
 from app.core.types import PathId
-from app.keys.models import Role
+from app.keys.auth import CurrentActor
 
 router = APIRouter(prefix="/api/v1", tags=["cities"], route_class=TransactionalRoute)
 
 
 @router.post("/cities", status_code=status.HTTP_201_CREATED, response_model=CityPublic)
-def create_city(body: CityCreate, session: SessionDep, principal: CurrentPrincipal) -> object:
+def create_city(body: CityCreate, session: SessionDep, actor: CurrentActor) -> object:
     """Add a city (admin). The timezone is derived when omitted."""
-    principal.require_admin()
-    return service.create_city(session, body)
+    return service.create_city(session, body, actor)
 
 
 @router.get("/cities", response_model=Page[CityPublic])
@@ -59,19 +56,16 @@ def read_city(city_id: PathId, session: SessionDep) -> object:
 
 @router.patch("/cities/{city_id}", response_model=CityPublic)
 def update_city(
-    city_id: PathId, body: CityUpdate, session: SessionDep, principal: CurrentPrincipal
+    city_id: PathId, body: CityUpdate, session: SessionDep, actor: CurrentActor
 ) -> object:
     """Change a city (admin, or that city's coordinator)."""
-    city = service.get_city(session, city_id)
-    principal.require_city(city_id)
-    return service.update_city(session, city, body)
+    return service.update_city(session, city_id, body, actor)
 
 
 @router.delete("/cities/{city_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_city(city_id: PathId, session: SessionDep, principal: CurrentPrincipal) -> Response:
+def delete_city(city_id: PathId, session: SessionDep, actor: CurrentActor) -> Response:
     """Delete a city (admin); 409 while anything refers to it."""
-    principal.require_admin()
-    service.delete_city(session, service.get_city(session, city_id))
+    service.delete_city(session, city_id, actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -114,19 +108,12 @@ def _public(session: Session, partnerships: list[Partnership]) -> list[Partnersh
     ]
 
 
-def _authorise_partnership_write(principal: CurrentPrincipal, city_a: int, city_b: int) -> None:
-    if principal.role is Role.partner:
-        raise Forbidden("partner keys cannot create or change partnerships")
-    principal.require_any_city([city_a, city_b])
-
-
 @router.post("/partnerships", status_code=status.HTTP_201_CREATED, response_model=PartnershipPublic)
 def create_partnership(
-    body: PartnershipCreate, session: SessionDep, principal: CurrentPrincipal
+    body: PartnershipCreate, session: SessionDep, actor: CurrentActor
 ) -> object:
     """Twin two cities (admin, or a coordinator of one of them). A–B equals B–A."""
-    _authorise_partnership_write(principal, body.city_a_id, body.city_b_id)
-    return _public(session, [service.create_partnership(session, body)])[0]
+    return _public(session, [service.create_partnership(session, body, actor)])[0]
 
 
 @router.get("/partnerships", response_model=Page[PartnershipPublic])
@@ -150,9 +137,7 @@ def update_partnership(
     partnership_id: PathId,
     body: PartnershipUpdate,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
 ) -> object:
     """Change status (recorded with its date), date established or notes."""
-    partnership = service.get_partnership(session, partnership_id)
-    _authorise_partnership_write(principal, partnership.city_a_id, partnership.city_b_id)
-    return _public(session, [service.update_partnership(session, partnership, body)])[0]
+    return _public(session, [service.update_partnership(session, partnership_id, body, actor)])[0]

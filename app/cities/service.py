@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 from unidecode import unidecode
 
-from app.cities import geo
+from app.cities import geo, policy
+from app.cities.changes import PartnershipChanged
 from app.cities.models import (
     ALLOWED_TRANSITIONS,
     City,
@@ -24,8 +25,12 @@ from app.cities.models import (
     PartnershipStatusChange,
     PartnershipUpdate,
 )
+from app.core import changes
+from app.core.actors import Actor, Role
 from app.core.db import utcnow
-from app.core.errors import Conflict, NotFound, Unprocessable
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+
+ADMIN_ONLY = "this action needs an admin key"
 
 
 def fold(text: str) -> str:
@@ -56,7 +61,9 @@ def get_city(session: Session, city_id: int) -> City:
     return city
 
 
-def create_city(session: Session, data: CityCreate) -> City:
+def create_city(session: Session, data: CityCreate, actor: Actor) -> City:
+    if not policy.can_manage_cities(actor):
+        raise Forbidden(ADMIN_ONLY)
     city = City.model_validate(
         data,
         update={
@@ -80,29 +87,32 @@ def _wikidata_taken(session: Session, wikidata_id: str, but: int | None = None) 
     return session.exec(query).first() is not None
 
 
-def update_city(session: Session, city: City, data: CityUpdate) -> City:
-    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+def update_city(session: Session, city_id: int, data: CityUpdate, actor: Actor) -> City:
+    city = get_city(session, city_id)
+    if not policy.can_edit_city(actor, city_id):
+        raise Forbidden(f"this key may not change city {city_id}'s data")
+    fields: dict[str, Any] = data.model_dump(exclude_unset=True)
     for required in ("name", "country_code"):
-        if required in changes and changes[required] is None:
+        if required in fields and fields[required] is None:
             raise Unprocessable(f"{required} cannot be removed")
-    if changes.get("wikidata_id") and _wikidata_taken(session, changes["wikidata_id"], city.id):
-        raise Conflict(f"a city with wikidata_id {changes['wikidata_id']} already exists")
+    if fields.get("wikidata_id") and _wikidata_taken(session, fields["wikidata_id"], city.id):
+        raise Conflict(f"a city with wikidata_id {fields['wikidata_id']} already exists")
     for list_field in ("alternate_names", "seeking_twin_in"):
-        if list_field in changes and changes[list_field] is None:
-            changes[list_field] = []
-    moved = {"country_code", "latitude", "longitude"} & changes.keys()
-    if changes.get("timezone") is None and moved:
+        if list_field in fields and fields[list_field] is None:
+            fields[list_field] = []
+    moved = {"country_code", "latitude", "longitude"} & fields.keys()
+    if fields.get("timezone") is None and moved:
         # The place moved and no zone was given: derive it again.
-        changes.pop("timezone", None)
-        changes["timezone"] = resolve_timezone(
-            changes.get("country_code", city.country_code),
+        fields.pop("timezone", None)
+        fields["timezone"] = resolve_timezone(
+            fields.get("country_code", city.country_code),
             None,
-            changes.get("latitude", city.latitude),
-            changes.get("longitude", city.longitude),
+            fields.get("latitude", city.latitude),
+            fields.get("longitude", city.longitude),
         )
-    elif "timezone" in changes and changes["timezone"] is None:
-        changes.pop("timezone")
-    city.sqlmodel_update(changes)
+    elif "timezone" in fields and fields["timezone"] is None:
+        fields.pop("timezone")
+    city.sqlmodel_update(fields)
     if (city.latitude is None) != (city.longitude is None):
         raise Unprocessable("give both latitude and longitude, or neither")
     city.search_key = search_key([city.name, *city.alternate_names])
@@ -112,8 +122,11 @@ def update_city(session: Session, city: City, data: CityUpdate) -> City:
     return city
 
 
-def delete_city(session: Session, city: City) -> None:
+def delete_city(session: Session, city_id: int, actor: Actor) -> None:
     """Delete a city nothing refers to; 409 while partnerships, keys or events do."""
+    if not policy.can_manage_cities(actor):
+        raise Forbidden(ADMIN_ONLY)
+    city = get_city(session, city_id)
     try:
         with session.begin_nested():
             session.delete(city)
@@ -176,7 +189,18 @@ def _record_status(
     )
 
 
-def create_partnership(session: Session, data: PartnershipCreate) -> Partnership:
+def _require_partnership_rights(actor: Actor, city_a_id: int, city_b_id: int) -> None:
+    if actor.role is Role.partner:
+        raise Forbidden("partner keys cannot create or change partnerships")
+    if not policy.can_change_partnership(actor, city_a_id, city_b_id):
+        raise Forbidden(
+            "this key may only change data of its own city "
+            f"(this involves cities {city_a_id}, {city_b_id})"
+        )
+
+
+def create_partnership(session: Session, data: PartnershipCreate, actor: Actor) -> Partnership:
+    _require_partnership_rights(actor, data.city_a_id, data.city_b_id)
     for city_id in (data.city_a_id, data.city_b_id):
         if session.get(City, city_id) is None:
             raise Unprocessable(f"city {city_id} does not exist")
@@ -205,17 +229,21 @@ def create_partnership(session: Session, data: PartnershipCreate) -> Partnership
         session, partnership, None, data.status_changed_on or data.established_on
     )
     session.flush()
+    changes.record(session, PartnershipChanged.of(partnership, before=None))
     return partnership
 
 
 def update_partnership(
-    session: Session, partnership: Partnership, data: PartnershipUpdate
+    session: Session, partnership_id: int, data: PartnershipUpdate, actor: Actor
 ) -> Partnership:
-    changes = data.model_dump(exclude_unset=True)
-    new_status = changes.pop("status", None)
-    changed_on = changes.pop("status_changed_on", None)
-    note = changes.pop("status_note", None)
-    partnership.sqlmodel_update(changes)
+    partnership = get_partnership(session, partnership_id)
+    _require_partnership_rights(actor, partnership.city_a_id, partnership.city_b_id)
+    fields = data.model_dump(exclude_unset=True)
+    new_status = fields.pop("status", None)
+    changed_on = fields.pop("status_changed_on", None)
+    note = fields.pop("status_note", None)
+    before = PartnershipStatus(partnership.status)
+    partnership.sqlmodel_update(fields)
     if new_status is not None and new_status != partnership.status:
         previous = partnership.status
         if new_status not in ALLOWED_TRANSITIONS[previous]:
@@ -229,6 +257,7 @@ def update_partnership(
     partnership.updated_at = utcnow()
     session.add(partnership)
     session.flush()
+    changes.record(session, PartnershipChanged.of(partnership, before=before))
     return partnership
 
 

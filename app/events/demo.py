@@ -17,9 +17,10 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, select
 
+from app.core.actors import SYSTEM
 from app.events import service
 from app.events.models import Event, EventCreate, EventKind, EventStatus, Visibility
-from app.reminders.twin_cities_day import last_sunday_of_april
+from app.twin_cities_day import last_sunday_of_april
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def seed_demo_events(session: Session, cities: dict[str, int], today: date) -> E
         if existing is not None:
             report.unchanged += 1
             continue
-        service.create_event(session, _create(demo, cities, day))
+        service.create_event(session, _create(demo, cities, day), SYSTEM)
         report.added.append(demo.title)
     return report
 

@@ -85,7 +85,25 @@ def _local(**kw: Any) -> Any:
     return Field(sa_type=DateTime(timezone=False), **kw)
 
 
-class Event(SQLModel, table=True):
+class EventBase(SQLModel):
+    """What an event is, as the API takes it and gives it back, and as it is stored."""
+
+    kind: EventKind = Field(sa_type=String(30))
+    title: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    venue: str | None = Field(default=None, max_length=300)
+    capacity: int | None = Field(default=None, ge=0, le=1_000_000)
+    chaperone_ratio: int = Field(
+        default=DEFAULT_CHAPERONE_RATIO,
+        ge=1,
+        le=100,
+        description="Minors per adult chaperone that school and youth exchanges need.",
+    )
+    status: EventStatus = Field(default=EventStatus.draft, sa_type=String(20))
+    visibility: Visibility = Field(default=Visibility.public, sa_type=String(20))
+
+
+class Event(EventBase, table=True):
     __table_args__ = (
         CheckConstraint("ends_at_utc > starts_at_utc", name="ends_after_start"),
         CheckConstraint("chaperone_ratio >= 1", name="chaperone_ratio_positive"),
@@ -99,16 +117,8 @@ class Event(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: EventKind = Field(sa_type=String(30))
-    title: str = Field(max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
     host_city_id: int = Field(foreign_key="city.id", ondelete="RESTRICT")
-    venue: str | None = Field(default=None, max_length=300)
-    capacity: int | None = Field(default=None)
     registration_deadline: datetime | None = _utc(default=None)
-    chaperone_ratio: int = Field(default=DEFAULT_CHAPERONE_RATIO)
-    status: EventStatus = Field(default=EventStatus.draft, sa_type=String(20))
-    visibility: Visibility = Field(default=Visibility.public, sa_type=String(20))
 
     timezone: str = Field(max_length=64)
     all_day: bool = Field(default=False)
@@ -233,28 +243,16 @@ _TZ_DOC = "IANA zone of the event. Default: the host city's zone at creation."
 _DEADLINE_DOC = "Registrations close then. Naive means the event's local time."
 
 
-class EventCreate(SQLModel):
-    kind: EventKind
-    title: Title
-    description: Description | None = None
+class EventCreate(EventBase):
     host_city_id: RowId
     guest_city_ids: GuestIds = PField(
         description="Guest cities; each needs a partnership with the host that is "
         "neither ended nor suspended."
     )
-    venue: Venue | None = None
-    capacity: int | None = PField(default=None, ge=0, le=1_000_000)
     registration_deadline: PlanDatetime | None = PField(default=None, description=_DEADLINE_DOC)
-    chaperone_ratio: int = PField(
-        default=DEFAULT_CHAPERONE_RATIO,
-        ge=1,
-        le=100,
-        description="Minors per adult chaperone that school and youth exchanges need.",
-    )
     status: EventStatus = PField(
         default=EventStatus.draft, description="`draft` (default), `planned` or `confirmed`."
     )
-    visibility: Visibility = Visibility.public
     timezone: TimezoneName | None = PField(default=None, description=_TZ_DOC)
     all_day: bool = False
     starts_at: PlanDatetime | None = PField(default=None, description=_STARTS_DOC)
@@ -313,19 +311,11 @@ class EventCancel(SQLModel):
     reason: str = PField(min_length=1, max_length=1000)
 
 
-class EventPublic(SQLModel):
+class EventPublic(EventBase):
     id: int
-    kind: EventKind
-    title: str
-    description: str | None
     host_city_id: int
     guest_city_ids: list[int]
-    venue: str | None
-    capacity: int | None
     registration_deadline: datetime | None = PField(description="Local time, with offset.")
-    chaperone_ratio: int
-    status: EventStatus
-    visibility: Visibility
     timezone: str
     all_day: bool
     starts_at: datetime = PField(description="Local time in `timezone`, with its offset.")

@@ -11,7 +11,6 @@ from pydantic import PlainValidator
 from app.cities.models import TimezoneName
 from app.core.db import SessionDep, TransactionalRoute
 from app.core.pagination import Page, PageDep, paginate
-from app.core.security import CurrentPrincipal, MaybePrincipal
 from app.core.types import MAX_ID
 from app.events import service
 from app.events.models import (
@@ -24,6 +23,7 @@ from app.events.models import (
     EventUpdate,
     check_year,
 )
+from app.keys.auth import CurrentActor, MaybeActor
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"], route_class=TransactionalRoute)
 
@@ -66,7 +66,7 @@ def _public(session: SessionDep, event: Event) -> EventPublic:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=EventPublic)
 def create_event(
-    body: EventCreate, session: SessionDep, principal: CurrentPrincipal, response: Response
+    body: EventCreate, session: SessionDep, actor: CurrentActor, response: Response
 ) -> object:
     """Plan an event (admin, or the host city's coordinator).
 
@@ -74,8 +74,7 @@ def create_event(
     by default); a time that falls into a daylight-saving gap, or one that is
     ambiguous because the clocks go back, is refused with a 422 that says which.
     """
-    principal.require_city(body.host_city_id)
-    event = service.create_event(session, body)
+    event = service.create_event(session, body, actor)
     _with_etag(response, event)
     response.headers["Location"] = f"{router.prefix}/{event.id}"
     return _public(session, event)
@@ -85,7 +84,7 @@ def create_event(
 def list_events(
     session: SessionDep,
     page: PageDep,
-    principal: MaybePrincipal,
+    actor: MaybeActor,
     city_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Host or guest.")] = None,
     partnership_id: Annotated[
         int | None,
@@ -126,7 +125,7 @@ def list_events(
         window_to=window_to,
         timezone=timezone,
     )
-    items, total = paginate(session, service.event_query(session, filters, principal), page)
+    items, total = paginate(session, service.event_query(session, filters, actor), page)
     return Page(
         items=service.public_page(session, items),
         total=total,
@@ -137,10 +136,10 @@ def list_events(
 
 @router.get("/{event_id}", response_model=EventPublic)
 def read_event(
-    event_id: EventId, session: SessionDep, principal: MaybePrincipal, response: Response
+    event_id: EventId, session: SessionDep, actor: MaybeActor, response: Response
 ) -> object:
     """One event, with its `ETag` for a later `PATCH`. Events hidden from the caller are 404."""
-    event = service.get_event(session, event_id, principal)
+    event = service.get_event(session, event_id, actor)
     _with_etag(response, event)
     return _public(session, event)
 
@@ -150,7 +149,7 @@ def update_event(
     event_id: EventId,
     body: EventUpdate,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     response: Response,
     if_match: IfMatch = None,
 ) -> object:
@@ -160,10 +159,7 @@ def update_event(
     Changes that calendar subscribers see (time, place, title, description,
     status) increase `sequence`.
     """
-    event = service.get_event_for_update(session, event_id, principal)
-    principal.require_city(event.host_city_id)
-    service.check_if_match(event, if_match, required=True)
-    event = service.update_event(session, event, body)
+    event = service.update_event(session, event_id, body, actor, if_match=if_match)
     _with_etag(response, event)
     return _public(session, event)
 
@@ -173,7 +169,7 @@ def cancel_event(
     event_id: EventId,
     body: EventCancel,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     response: Response,
     if_match: IfMatch = None,
 ) -> object:
@@ -182,9 +178,6 @@ def cancel_event(
     Any status but `completed` may be cancelled; cancelling again changes nothing.
     `If-Match` is optional here and checked when sent.
     """
-    event = service.get_event_for_update(session, event_id, principal)
-    principal.require_city(event.host_city_id)
-    service.check_if_match(event, if_match, required=False)
-    event = service.cancel_event(session, event, body.reason)
+    event = service.cancel_event(session, event_id, body.reason, actor, if_match=if_match)
     _with_etag(response, event)
     return _public(session, event)

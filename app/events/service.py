@@ -1,8 +1,7 @@
 """Rules for exchange events: plain functions over a session.
 
-Who may see an event is decided here (``can_see``, ``visible_to``), so the
-list, the single read, the feeds and the registrations all agree. Who may
-change one is the router's ``principal.require_city(event.host_city_id)``.
+Who may see and change an event is ``app.events.policy``'s to say, so the
+list, the single read, the feeds and the registrations all agree.
 """
 
 from __future__ import annotations
@@ -13,21 +12,25 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, or_, union_all
+from sqlalchemy import ColumnElement, union_all
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.cities.models import City, PartnershipStatus
 from app.cities.service import find_partnership, get_partnership
-from app.core import clock
+from app.core import changes, clock
+from app.core.actors import Actor
 from app.core.errors import (
     Conflict,
+    Forbidden,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
     Unprocessable,
 )
-from app.core.security import Principal
+from app.core.etags import entity_tags
+from app.events import policy
+from app.events.changes import EventChanged
 from app.events.models import (
     ALLOWED_TRANSITIONS,
     FINAL_STATUSES,
@@ -39,11 +42,8 @@ from app.events.models import (
     EventPublic,
     EventStatus,
     EventUpdate,
-    Visibility,
 )
 from app.events.wallclock import Moment, in_zone, lenient_instant, resolve, start_of_day
-from app.notifications import outbox
-from app.reminders import service as reminders
 
 # Partnerships that no longer allow visits between the two cities.
 CLOSED_PARTNERSHIPS = frozenset({PartnershipStatus.ended, PartnershipStatus.suspended})
@@ -182,17 +182,6 @@ def guest_ids_of(session: Session, event_ids: Iterable[int]) -> dict[int, list[i
     return out
 
 
-def can_see(event: Event, guest_ids: Sequence[int], principal: Principal | None) -> bool:
-    """Public: anyone. Partners: the host's and the guests' keys. Private: the host's keys."""
-    if event.visibility == Visibility.public:
-        return True
-    if principal is None:
-        return False
-    if principal.is_admin or principal.city_id == event.host_city_id:
-        return True
-    return event.visibility == Visibility.partners and principal.city_id in guest_ids
-
-
 def _in_window(
     query: SelectOfScalar[Any], table: Any, lo: datetime | None, hi: datetime | None
 ) -> SelectOfScalar[Any]:
@@ -235,44 +224,22 @@ def _involves(
     return col(Event.id).in_(union_all(hosted, _as_guest(city_id, lo, hi)))
 
 
-def visible_to(principal: Principal | None) -> ColumnElement[bool] | None:
-    """The SQL form of ``can_see``; None means no restriction (admin)."""
-    if principal is not None and principal.is_admin:
-        return None
-    public = col(Event.visibility) == Visibility.public
-    if principal is None or principal.city_id is None:
-        return public
-    city = principal.city_id
-    # Correlated EXISTS, one primary-key probe per candidate row. (`id IN (all
-    # events the city was ever a guest of)` grows with history and, inside
-    # this OR, steers PostgreSQL into scanning the whole window.)
-    is_guest = (
-        select(EventGuest.event_id)
-        .where(col(EventGuest.event_id) == col(Event.id), EventGuest.city_id == city)
-        .exists()
-    )
-    return or_(
-        public,
-        col(Event.host_city_id) == city,
-        and_(col(Event.visibility) == Visibility.partners, is_guest),
-    )
-
-
 def _visible_or_404(
-    session: Session, event: Event | None, event_id: int, principal: Principal | None
+    session: Session, event: Event | None, event_id: int, actor: Actor | None
 ) -> Event:
-    if event is None or not can_see(event, guest_ids_of(session, [event_id])[event_id],
-                                     principal):
+    if event is None or not policy.can_read_event(
+        actor, event, guest_ids_of(session, [event_id])[event_id]
+    ):
         raise NotFound(f"event {event_id} does not exist")
     return event
 
 
-def get_event(session: Session, event_id: int, principal: Principal | None) -> Event:
+def get_event(session: Session, event_id: int, actor: Actor | None) -> Event:
     """The event if this caller may see it. A hidden event is 404, like a missing one."""
-    return _visible_or_404(session, session.get(Event, event_id), event_id, principal)
+    return _visible_or_404(session, session.get(Event, event_id), event_id, actor)
 
 
-def get_event_for_update(session: Session, event_id: int, principal: Principal | None) -> Event:
+def get_event_for_update(session: Session, event_id: int, actor: Actor | None) -> Event:
     """``get_event`` with the row locked until the transaction ends.
 
     The lock makes the If-Match check and the version bump one step: two PATCHes
@@ -286,7 +253,7 @@ def get_event_for_update(session: Session, event_id: int, principal: Principal |
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
-    return _visible_or_404(session, event, event_id, principal)
+    return _visible_or_404(session, event, event_id, actor)
 
 
 @dataclass(frozen=True)
@@ -326,12 +293,12 @@ def window_bounds(
 
 
 def event_query(
-    session: Session, filters: EventFilters, principal: Principal | None
+    session: Session, filters: EventFilters, actor: Actor | None
 ) -> SelectOfScalar[Event]:
     """Events this caller may see that match the filters, by start then id."""
     lo, hi = window_bounds(session, filters)
     query = _in_window(select(Event), Event, lo, hi)
-    visible = visible_to(principal)
+    visible = policy.readable_events(actor)
     if visible is not None:
         query = query.where(visible)
     if filters.city_id is not None:
@@ -395,8 +362,21 @@ def _deadline(value: datetime | None, zone: ZoneInfo) -> datetime | None:
     return None if value is None else resolve(value, zone, "registration_deadline").utc
 
 
-def create_event(session: Session, data: EventCreate) -> Event:
+def _require_host_rights(actor: Actor, city_id: int) -> None:
+    if not policy.can_host_events(actor, city_id):
+        raise Forbidden(f"this key may not change city {city_id}'s data")
+
+
+def editable_event(session: Session, event_id: int, actor: Actor) -> Event:
+    """The event, locked, if this caller may change it; 404 if it may not even see it."""
+    event = get_event_for_update(session, event_id, actor)
+    _require_host_rights(actor, event.host_city_id)
+    return event
+
+
+def create_event(session: Session, data: EventCreate, actor: Actor) -> Event:
     """Create an event; the host city must exist and every guest be twinned with it."""
+    _require_host_rights(actor, data.host_city_id)
     host = session.get(City, data.host_city_id)
     if host is None:
         raise Unprocessable(f"host city {data.host_city_id} does not exist", field="host_city_id")
@@ -415,23 +395,17 @@ def create_event(session: Session, data: EventCreate) -> Event:
             resolve(data.starts_at, zone, "starts_at"),
             resolve(data.ends_at, zone, "ends_at"),
         )
-    event = Event(
-        kind=data.kind,
-        title=data.title,
-        description=data.description,
-        host_city_id=data.host_city_id,
-        venue=data.venue,
-        capacity=data.capacity,
-        registration_deadline=_deadline(data.registration_deadline, zone),
-        chaperone_ratio=data.chaperone_ratio,
-        status=data.status,
-        visibility=data.visibility,
-        timezone=timezone,
-        all_day=schedule.all_day,
-        starts_at_local=schedule.starts.local,
-        ends_at_local=schedule.ends.local,
-        starts_at_utc=schedule.starts.utc,
-        ends_at_utc=schedule.ends.utc,
+    event = Event.model_validate(
+        data,
+        update={
+            "registration_deadline": _deadline(data.registration_deadline, zone),
+            "timezone": timezone,
+            "all_day": schedule.all_day,
+            "starts_at_local": schedule.starts.local,
+            "ends_at_local": schedule.ends.local,
+            "starts_at_utc": schedule.starts.utc,
+            "ends_at_utc": schedule.ends.utc,
+        },
     )
     session.add(event)
     session.flush()
@@ -439,8 +413,7 @@ def create_event(session: Session, data: EventCreate) -> Event:
     for guest_id in guest_ids:
         session.add(EventGuest(event_id=event.id, city_id=guest_id))
     session.flush()
-    outbox.event_changed(session, event, "event.created")
-    reminders.on_event_changed(session, event)
+    changes.record(session, EventChanged(before=None, after=to_public(event, guest_ids)))
     return event
 
 
@@ -455,8 +428,7 @@ def etag(event: Event) -> str:
 def check_if_match(event: Event, if_match: str | None, *, required: bool) -> None:
     """428 without ``If-Match`` (when required), 412 when it names another version.
 
-    Weak tags (``W/"..."``) are compared by their opaque part: proxies that
-    compress responses weaken ETags, and the client still means this version.
+    Weak tags (``W/"..."``) are compared by their opaque part (``entity_tags``).
     """
     if if_match is None or not if_match.strip():
         if required:
@@ -468,8 +440,7 @@ def check_if_match(event: Event, if_match: str | None, *, required: bool) -> Non
     if if_match.strip() == "*":
         return
     current = etag(event)
-    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
-    if current not in tags:
+    if current not in entity_tags(if_match):
         raise PreconditionFailed(
             f"event {event.id} has changed since you read it (it is now version "
             f"{event.version}, ETag {current}); GET it again and reapply your change",
@@ -494,8 +465,13 @@ _NOT_REMOVABLE = ("kind", "title", "status", "visibility", "chaperone_ratio", "a
                   "timezone", "starts_at", "ends_at", "start_date", "guest_city_ids")
 
 
-def update_event(session: Session, event: Event, data: EventUpdate) -> Event:
-    """Apply a PATCH: status moves forward only; schedule and guests are re-checked."""
+def update_event(
+    session: Session, event_id: int, data: EventUpdate, actor: Actor, *, if_match: str | None
+) -> Event:
+    """Apply a PATCH sent with ``If-Match``: status moves forward only; schedule and
+    guests are re-checked."""
+    event = editable_event(session, event_id, actor)
+    check_if_match(event, if_match, required=True)
     if event.status in FINAL_STATUSES:
         raise Conflict(f"event {event.id} is {event.status}; it can no longer change")
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
@@ -503,6 +479,8 @@ def update_event(session: Session, event: Event, data: EventUpdate) -> Event:
         if field in changes and changes[field] is None:
             raise Unprocessable(f"{field} cannot be removed", field=field)
 
+    assert event.id is not None
+    before_public = to_public(event, guest_ids_of(session, [event.id])[event.id])
     before = _snapshot(event)
     changed = False
 
@@ -528,7 +506,6 @@ def update_event(session: Session, event: Event, data: EventUpdate) -> Event:
     zone = ZoneInfo(event.timezone)
 
     guest_ids = changes.pop("guest_city_ids", None)
-    removed: list[int] = []
     if guest_ids is not None:
         assert event.id is not None
         wanted = _dedupe(guest_ids)
@@ -562,17 +539,23 @@ def update_event(session: Session, event: Event, data: EventUpdate) -> Event:
     _touch(event, before, changed)
     session.add(event)
     session.flush()
-    outbox.event_changed(session, event, "event.updated", former_guests=removed)
-    reminders.on_event_changed(session, event)
+    _record_change(session, event, before_public)
     return event
 
 
-def cancel_event(session: Session, event: Event, reason: str) -> Event:
-    """Cancel, keeping the record. Cancelling a cancelled event changes nothing."""
+def cancel_event(
+    session: Session, event_id: int, reason: str, actor: Actor, *, if_match: str | None = None
+) -> Event:
+    """Cancel, keeping the record. Cancelling a cancelled event changes nothing.
+    ``If-Match`` is checked when sent."""
+    event = editable_event(session, event_id, actor)
+    check_if_match(event, if_match, required=False)
     if event.status == EventStatus.cancelled:
         return event
     if event.status == EventStatus.completed:
         raise Conflict(f"event {event.id} is completed; a completed event cannot be cancelled")
+    assert event.id is not None
+    before_public = to_public(event, guest_ids_of(session, [event.id])[event.id])
     before = _snapshot(event)
     event.status = EventStatus.cancelled
     event.cancelled_at = clock.now()
@@ -580,9 +563,16 @@ def cancel_event(session: Session, event: Event, reason: str) -> Event:
     _touch(event, before, True)
     session.add(event)
     session.flush()
-    outbox.event_changed(session, event, "event.cancelled")
-    reminders.on_event_changed(session, event)
+    _record_change(session, event, before_public)
     return event
+
+
+def _record_change(session: Session, event: Event, before: EventPublic) -> None:
+    """Tell the event's followers, if anything changed (a new version)."""
+    assert event.id is not None
+    if event.version != before.version:
+        after = to_public(event, guest_ids_of(session, [event.id])[event.id])
+        changes.record(session, EventChanged(before=before, after=after))
 
 
 # Responses --------------------------------------------------------------------
@@ -590,37 +580,18 @@ def cancel_event(session: Session, event: Event, reason: str) -> Event:
 
 def to_public(event: Event, guest_ids: Sequence[int]) -> EventPublic:
     """The API view: times local to the event's zone, with their offsets."""
-    assert event.id is not None
     zone = ZoneInfo(event.timezone)
-    return EventPublic(
-        id=event.id,
-        kind=event.kind,
-        title=event.title,
-        description=event.description,
-        host_city_id=event.host_city_id,
-        guest_city_ids=list(guest_ids),
-        venue=event.venue,
-        capacity=event.capacity,
-        registration_deadline=(
-            in_zone(event.registration_deadline, zone) if event.registration_deadline else None
-        ),
-        chaperone_ratio=event.chaperone_ratio,
-        status=event.status,
-        visibility=event.visibility,
-        timezone=event.timezone,
-        all_day=event.all_day,
-        starts_at=in_zone(event.starts_at_utc, zone),
-        ends_at=in_zone(event.ends_at_utc, zone),
-        start_date=event.first_day if event.all_day else None,
-        end_date=event.last_day if event.all_day else None,
-        starts_at_utc=event.starts_at_utc,
-        ends_at_utc=event.ends_at_utc,
-        sequence=event.sequence,
-        version=event.version,
-        created_at=event.created_at,
-        updated_at=event.updated_at,
-        cancelled_at=event.cancelled_at,
-        cancel_reason=event.cancel_reason,
+    deadline = event.registration_deadline
+    return EventPublic.model_validate(
+        event,
+        update={
+            "guest_city_ids": list(guest_ids),
+            "registration_deadline": in_zone(deadline, zone) if deadline else None,
+            "starts_at": in_zone(event.starts_at_utc, zone),
+            "ends_at": in_zone(event.ends_at_utc, zone),
+            "start_date": event.first_day if event.all_day else None,
+            "end_date": event.last_day if event.all_day else None,
+        },
     )
 
 

@@ -1,58 +1,28 @@
-"""Who is calling: bearer API keys resolved to a ``Principal``, and role checks."""
+"""Who is calling: a bearer API key resolved to an ``Actor``, as a FastAPI dependency.
+
+Routers only ask for the actor (``CurrentActor``, or ``MaybeActor`` where
+reading needs no key); what the actor may do is each domain's policy.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.core.actors import Actor, Role
 from app.core.db import SessionDep
-from app.core.errors import Forbidden, Unauthorized
-from app.keys.models import Role
+from app.core.errors import Unauthorized
 from app.keys.service import find_active_key
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer tp_...`")
 
 
-@dataclass(frozen=True)
-class Principal:
-    key_id: int
-    role: Role
-    city_id: int | None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.admin
-
-    def require_admin(self) -> None:
-        if not self.is_admin:
-            raise Forbidden("this action needs an admin key")
-
-    def can_manage_city(self, city_id: int) -> bool:
-        return self.is_admin or (self.role is Role.coordinator and self.city_id == city_id)
-
-    def require_city(self, city_id: int) -> None:
-        """Admin, or the coordinator of this very city."""
-        if not self.can_manage_city(city_id):
-            raise Forbidden(f"this key may not change city {city_id}'s data")
-
-    def require_any_city(self, city_ids: Iterable[int]) -> None:
-        """Admin, or a coordinator of one of these cities."""
-        ids = list(city_ids)
-        if not any(self.can_manage_city(c) for c in ids):
-            raise Forbidden(
-                "this key may only change data of its own city "
-                f"(this involves cities {', '.join(map(str, ids))})"
-            )
-
-
-def optional_principal(
+def optional_actor(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal | None:
+) -> Actor | None:
     if credentials is None:
         return None
     if credentials.scheme.lower() != "bearer":
@@ -64,16 +34,14 @@ def optional_principal(
     session.commit()
     if key is None or key.id is None:
         raise Unauthorized("the API key is unknown or has been revoked")
-    return Principal(key_id=key.id, role=Role(key.role), city_id=key.city_id)
+    return Actor(role=Role(key.role), city_id=key.city_id, key_id=key.id)
 
 
-def require_principal(
-    principal: Annotated[Principal | None, Depends(optional_principal)],
-) -> Principal:
-    if principal is None:
+def require_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+    if actor is None:
         raise Unauthorized("this action needs an API key: `Authorization: Bearer <api key>`")
-    return principal
+    return actor
 
 
-MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
-CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
+MaybeActor = Annotated[Actor | None, Depends(optional_actor)]
+CurrentActor = Annotated[Actor, Depends(require_actor)]

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from pydantic import Field as PField
 from pydantic import model_validator
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
+from app.core.actors import Role
 from app.core.db import UTCDateTime, utcnow
 from app.core.types import RowId
-
-
-class Role(StrEnum):
-    admin = "admin"
-    coordinator = "coordinator"
-    partner = "partner"
 
 
 class ApiKey(SQLModel, table=True):

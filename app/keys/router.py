@@ -5,38 +5,35 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.core.db import SessionDep, TransactionalRoute
-from app.core.security import CurrentPrincipal
 from app.core.types import PathId
 from app.keys import service
+from app.keys.auth import CurrentActor
 from app.keys.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"], route_class=TransactionalRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
-def create_api_key(body: ApiKeyCreate, session: SessionDep, principal: CurrentPrincipal) -> object:
+def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: CurrentActor) -> object:
     """Issue a key. The secret is in this response only; store it now."""
-    principal.require_admin()
     key, secret = service.create_api_key(
-        session, name=body.name, role=body.role, city_id=body.city_id
+        session, actor, name=body.name, role=body.role, city_id=body.city_id
     )
     return ApiKeyCreated.model_validate(key, update={"key": secret})
 
 
 @router.get("", response_model=list[ApiKeyPublic])
-def list_api_keys(session: SessionDep, principal: CurrentPrincipal) -> object:
-    principal.require_admin()
-    return service.list_api_keys(session)
+def list_api_keys(session: SessionDep, actor: CurrentActor) -> object:
+    return service.list_api_keys(session, actor)
 
 
 @router.get("/me", response_model=ApiKeyPublic)
-def read_own_key(session: SessionDep, principal: CurrentPrincipal) -> object:
+def read_own_key(session: SessionDep, actor: CurrentActor) -> object:
     """The key making this request: its role and city (any valid key may ask)."""
-    return service.get_api_key(session, principal.key_id)
+    return service.own_key(session, actor)
 
 
 @router.post("/{key_id}/revoke", response_model=ApiKeyPublic)
-def revoke_api_key(key_id: PathId, session: SessionDep, principal: CurrentPrincipal) -> object:
+def revoke_api_key(key_id: PathId, session: SessionDep, actor: CurrentActor) -> object:
     """Revoke a key at once; requests with it answer 401 from now on."""
-    principal.require_admin()
-    return service.revoke_api_key(session, key_id)
+    return service.revoke_api_key(session, key_id, actor)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.cities.models import City
+from app.core.actors import Actor, Role
 from app.core.db import utcnow
-from app.core.errors import NotFound, Unprocessable
-from app.keys.models import ApiKey, Role
+from app.core.errors import Forbidden, NotFound, Unprocessable
+from app.keys import policy
+from app.keys.models import ApiKey
 
 KEY_PREFIX = "tp_"
 
@@ -19,24 +21,33 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+def _require_key_rights(actor: Actor) -> None:
+    if not policy.can_manage_keys(actor):
+        raise Forbidden("this action needs an admin key")
+
+
 def create_api_key(
-    session: Session, *, name: str, role: Role, city_id: int | None = None
+    session: Session, actor: Actor, *, name: str, role: Role, city_id: int | None = None
 ) -> tuple[ApiKey, str]:
     """Store a new key and return it with its secret, which is never stored."""
+    _require_key_rights(actor)
     role = Role(role)
-    if role is not Role.admin:
-        if city_id is None:
-            raise Unprocessable(f"a {role} key needs a city")
-        if session.get(City, city_id) is None:
-            raise Unprocessable(f"city {city_id} does not exist")
-    elif city_id is not None:
+    if role is not Role.admin and city_id is None:
+        raise Unprocessable(f"a {role} key needs a city")
+    if role is Role.admin and city_id is not None:
         raise Unprocessable("an admin key is not scoped to a city")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         name=name, role=role, city_id=city_id, key_hash=hash_key(secret), prefix=secret[:10]
     )
-    session.add(key)
-    session.flush()
+    # Keys sit below cities, so the city is checked by its foreign key: inside a
+    # savepoint, a refused insert leaves the caller's transaction usable.
+    try:
+        with session.begin_nested():
+            session.add(key)
+            session.flush()
+    except IntegrityError:
+        raise Unprocessable(f"city {city_id} does not exist", field="city_id") from None
     return key, secret
 
 
@@ -45,16 +56,24 @@ def find_active_key(session: Session, secret: str) -> ApiKey | None:
     return key if key is not None and key.revoked_at is None else None
 
 
-def get_api_key(session: Session, key_id: int) -> ApiKey:
+def get_api_key(session: Session, key_id: int, actor: Actor) -> ApiKey:
     key = session.get(ApiKey, key_id)
-    if key is None:
+    if key is None or not policy.can_read_key(actor, key):
         raise NotFound(f"API key {key_id} does not exist")
     return key
 
 
-def revoke_api_key(session: Session, key_id: int) -> ApiKey:
+def own_key(session: Session, actor: Actor) -> ApiKey:
+    """The key the caller authenticated with."""
+    if actor.key_id is None:
+        raise NotFound("this caller holds no API key")
+    return get_api_key(session, actor.key_id, actor)
+
+
+def revoke_api_key(session: Session, key_id: int, actor: Actor) -> ApiKey:
     """Revoke a key; revoking twice keeps the first revocation time."""
-    key = get_api_key(session, key_id)
+    _require_key_rights(actor)
+    key = get_api_key(session, key_id, actor)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.add(key)
@@ -62,5 +81,6 @@ def revoke_api_key(session: Session, key_id: int) -> ApiKey:
     return key
 
 
-def list_api_keys(session: Session) -> list[ApiKey]:
+def list_api_keys(session: Session, actor: Actor) -> list[ApiKey]:
+    _require_key_rights(actor)
     return list(session.exec(select(ApiKey).order_by(ApiKey.id)).all())  # type: ignore[arg-type]

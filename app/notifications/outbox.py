@@ -8,15 +8,16 @@ change does (a rolled-back request leaves none). The worker sends them later.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from app.core import clock
+from app.core import changes, clock
+from app.events.changes import EventChanged
+from app.events.models import Event, Visibility
 from app.notifications.models import (
     OPEN_STATUSES,
     Channel,
@@ -25,6 +26,8 @@ from app.notifications.models import (
     Topic,
     WebhookEndpoint,
 )
+from app.participants.changes import RegistrationChanged
+from app.participants.models import Participant
 
 _TABLE = Notification.__table__  # type: ignore[attr-defined]
 
@@ -144,78 +147,72 @@ def withdraw_for_endpoint(session: Session, endpoint_id: int, reason: str) -> No
     )
 
 
-# Hooks the domain services call in their own transaction ---------------------------
+# Receivers of the domains' change facts, run in the changing transaction ----------
 
 
-def event_changed(
-    session: Session, event: Any, topic: Topic | str, *, former_guests: Sequence[int] = ()
-) -> None:
+@changes.receiver(EventChanged)
+def tell_event_cities(change: EventChanged, session: Session) -> None:
     """``event.created`` / ``event.updated`` / ``event.cancelled`` to the event's cities,
-    and to ``former_guests``, taken off it by this change, if they may still see it
-    (a public event): the event without them among its guests is how they learn it.
+    and to the guests this change took off it, if they may still see it (a public
+    event): the event without them among its guests is how they learn it.
 
-    The key carries the event's version, so a PATCH that changed nothing (same
-    version) adds nothing, and every real change is its own message.
+    The key carries the event's version, so every real change is its own message.
     """
-    from app.events.models import Visibility
-    from app.events.service import guest_ids_of, to_public
-
-    assert event.id is not None
-    topic = Topic(topic)
-    guests = guest_ids_of(session, [event.id])[event.id]
+    event = change.after
+    topic = (
+        Topic.event_created if change.created
+        else Topic.event_cancelled if change.cancelled
+        else Topic.event_updated
+    )
     # A private event is the host's business only.
     cities = [event.host_city_id]
     if event.visibility != Visibility.private:
-        cities += guests
+        cities += event.guest_city_ids
     if event.visibility == Visibility.public:  # the only kind still theirs to see
-        cities += former_guests
+        cities += change.guests_removed
     to_webhooks(
         session,
         key=f"{topic}:{event.id}:v{event.version}",
         topic=topic,
         city_ids=cities,
-        data=to_public(event, guests).model_dump(mode="json"),
+        data=event.model_dump(mode="json"),
         subject=f"event:{event.id}",
     )
 
 
-def registration_changed(session: Session, registration: Any) -> None:
+@changes.receiver(RegistrationChanged)
+def tell_registration_cities(change: RegistrationChanged, session: Session) -> None:
     """``registration.changed`` to the host city and the participant's home city.
 
     No personal data travels: the home city's system already has it, the host
     reads it through the API.
     """
-    from app.events.models import Event
-    from app.participants.models import Participant
-
-    event = session.get(Event, registration.event_id)
-    participant = session.get(Participant, registration.participant_id)
+    event = session.get(Event, change.event_id)
+    participant = session.get(Participant, change.participant_id)
     if event is None or participant is None:
         return
-    stamp = registration.updated_at.strftime("%Y%m%dT%H%M%S%f")
+    stamp = change.updated_at.strftime("%Y%m%dT%H%M%S%f")
     to_webhooks(
         session,
-        key=f"registration.changed:{registration.id}:{registration.status}:{stamp}",
+        key=f"registration.changed:{change.registration_id}:{change.status}:{stamp}",
         topic=Topic.registration_changed,
         city_ids=[event.host_city_id, participant.home_city_id],
         data={
-            "id": registration.id,
-            "event_id": registration.event_id,
-            "participant_id": registration.participant_id,
+            "id": change.registration_id,
+            "event_id": change.event_id,
+            "participant_id": change.participant_id,
             "home_city_id": participant.home_city_id,
-            "role": str(registration.role),
-            "status": str(registration.status),
-            "is_minor": registration.is_minor,
-            "updated_at": registration.updated_at.isoformat(),
+            "role": str(change.role),
+            "status": str(change.status),
+            "is_minor": change.is_minor,
+            "updated_at": change.updated_at.isoformat(),
         },
-        subject=f"event:{registration.event_id}",
+        subject=f"event:{change.event_id}",
     )
 
 
 def open_count(session: Session) -> int:
     """Notifications not yet settled (tests and the bench wait on this)."""
-    from sqlalchemy import func
-
     return session.exec(
         select(func.count())
         .select_from(Notification)

@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.core.db import SessionDep, TransactionalRoute
-from app.core.errors import Forbidden
 from app.core.pagination import Page, PageDep, paginate
-from app.core.security import CurrentPrincipal
 from app.core.types import MAX_ID, PathId
+from app.keys.auth import CurrentActor
 from app.notifications import service, webhooks
 from app.notifications.models import (
     Channel,
@@ -29,7 +28,7 @@ router = APIRouter(prefix="/api/v1", tags=["notifications"], route_class=Transac
 @router.get("/notifications", response_model=Page[NotificationPublic])
 def list_notifications(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     page: PageDep,
     notification_status: Annotated[
         list[NotificationStatus] | None,
@@ -44,7 +43,7 @@ def list_notifications(
     Admins see all notifications; a coordinator sees its own city's.
     """
     query = service.notification_query(
-        principal,
+        actor,
         statuses=notification_status or (),
         channels=channel or (),
         topics=topic or (),
@@ -57,20 +56,19 @@ def list_notifications(
 
 @router.get("/notifications/{notification_id}", response_model=NotificationPublic)
 def read_notification(
-    notification_id: PathId, session: SessionDep, principal: CurrentPrincipal
+    notification_id: PathId, session: SessionDep, actor: CurrentActor
 ) -> object:
     """One notification with its attempts."""
-    row = service.get_notification(session, notification_id, principal)
+    row = service.get_notification(session, notification_id, actor)
     return service.with_attempts(session, [row])[0]
 
 
 @router.post("/notifications/{notification_id}/retry", response_model=NotificationPublic)
 def retry_notification(
-    notification_id: PathId, session: SessionDep, principal: CurrentPrincipal
+    notification_id: PathId, session: SessionDep, actor: CurrentActor
 ) -> object:
     """Queue a dead notification again (its attempts start from zero)."""
-    row = service.get_notification(session, notification_id, principal)
-    return service.with_attempts(session, [service.retry(session, row)])[0]
+    return service.with_attempts(session, [service.retry(session, notification_id, actor)])[0]
 
 
 # Webhook endpoints -------------------------------------------------------------------
@@ -83,7 +81,7 @@ def retry_notification(
     tags=["webhooks"],
 )
 def create_webhook_endpoint(
-    body: WebhookEndpointCreate, session: SessionDep, principal: CurrentPrincipal
+    body: WebhookEndpointCreate, session: SessionDep, actor: CurrentActor
 ) -> object:
     """Register an endpoint for a city (admin, or that city's coordinator or partner key).
 
@@ -92,20 +90,18 @@ def create_webhook_endpoint(
     `webhook-id` is stable across retries, so drop ids you have seen. An answer
     of 410 Gone disables the endpoint.
     """
-    return webhooks.create_endpoint(session, body, principal)
+    return webhooks.create_endpoint(session, body, actor)
 
 
 @router.get("/webhook-endpoints", response_model=Page[WebhookEndpointPublic], tags=["webhooks"])
 def list_webhook_endpoints(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     page: PageDep,
     city_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> object:
     """Endpoints of the caller's city (admins: all, or those of `city_id`)."""
-    if not principal.is_admin and principal.city_id is None:
-        raise Forbidden("this key belongs to no city")
-    items, total = paginate(session, webhooks.endpoint_query(principal, city_id), page)
+    items, total = paginate(session, webhooks.endpoint_query(actor, city_id), page)
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
@@ -113,9 +109,9 @@ def list_webhook_endpoints(
     "/webhook-endpoints/{endpoint_id}", response_model=WebhookEndpointPublic, tags=["webhooks"]
 )
 def read_webhook_endpoint(
-    endpoint_id: PathId, session: SessionDep, principal: CurrentPrincipal
+    endpoint_id: PathId, session: SessionDep, actor: CurrentActor
 ) -> object:
-    return webhooks.get_endpoint(session, endpoint_id, principal)
+    return webhooks.get_endpoint(session, endpoint_id, actor)
 
 
 @router.patch(
@@ -125,11 +121,10 @@ def update_webhook_endpoint(
     endpoint_id: PathId,
     body: WebhookEndpointUpdate,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
 ) -> object:
     """Change the URL, topics or description; `enabled: true` re-enables after a 410."""
-    endpoint = webhooks.get_endpoint(session, endpoint_id, principal)
-    return webhooks.update_endpoint(session, endpoint, body)
+    return webhooks.update_endpoint(session, endpoint_id, body, actor)
 
 
 @router.delete(
@@ -137,10 +132,10 @@ def update_webhook_endpoint(
     tags=["webhooks"],
 )
 def delete_webhook_endpoint(
-    endpoint_id: PathId, session: SessionDep, principal: CurrentPrincipal
+    endpoint_id: PathId, session: SessionDep, actor: CurrentActor
 ) -> Response:
     """Remove an endpoint; what was queued for it is withdrawn."""
-    webhooks.delete_endpoint(session, webhooks.get_endpoint(session, endpoint_id, principal))
+    webhooks.delete_endpoint(session, endpoint_id, actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -150,9 +145,8 @@ def delete_webhook_endpoint(
     tags=["webhooks"],
 )
 def rotate_webhook_secret(
-    endpoint_id: PathId, session: SessionDep, principal: CurrentPrincipal
+    endpoint_id: PathId, session: SessionDep, actor: CurrentActor
 ) -> object:
     """Issue a new signing secret. For 24 hours deliveries carry two signatures,
     one per secret, so the receiver can switch over without losing any."""
-    endpoint = webhooks.get_endpoint(session, endpoint_id, principal)
-    return webhooks.rotate_secret(session, endpoint)
+    return webhooks.rotate_secret(session, endpoint_id, actor)

@@ -8,9 +8,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.core import clock
+from app.core.actors import Actor
 from app.core.errors import Conflict, Forbidden, NotFound
-from app.core.security import Principal
-from app.keys.models import Role
+from app.notifications import policy
 from app.notifications.models import (
     AttemptPublic,
     Channel,
@@ -22,24 +22,25 @@ from app.notifications.models import (
 )
 
 
-def require_reader(principal: Principal) -> None:
+def _require_reader(actor: Actor) -> None:
     """Admins see every notification; a coordinator sees its city's."""
-    if principal.role is Role.partner:
+    if not policy.can_read_outbox(actor):
         raise Forbidden("partner keys cannot read the outbox; use webhooks")
 
 
 def notification_query(
-    principal: Principal,
+    actor: Actor,
     *,
     statuses: Sequence[NotificationStatus] = (),
     channels: Sequence[Channel] = (),
     topics: Sequence[Topic] = (),
     city_id: int | None = None,
 ) -> Any:
-    require_reader(principal)
+    _require_reader(actor)
     query = select(Notification)
-    if not principal.is_admin:
-        query = query.where(Notification.city_id == principal.city_id)
+    readable = policy.readable_notifications(actor)
+    if readable is not None:
+        query = query.where(readable)
     if city_id is not None:
         query = query.where(Notification.city_id == city_id)
     if statuses:
@@ -51,11 +52,11 @@ def notification_query(
     return query.order_by(col(Notification.id).desc())
 
 
-def get_notification(session: Session, notification_id: int, principal: Principal
+def get_notification(session: Session, notification_id: int, actor: Actor
                      ) -> Notification:
-    require_reader(principal)
+    _require_reader(actor)
     row = session.get(Notification, notification_id)
-    if row is None or not (principal.is_admin or row.city_id == principal.city_id):
+    if row is None or not policy.can_read_notification(actor, row):
         raise NotFound(f"notification {notification_id} does not exist")
     return row
 
@@ -76,8 +77,9 @@ def with_attempts(session: Session, rows: Sequence[Notification]) -> list[Notifi
     ]
 
 
-def retry(session: Session, row: Notification) -> Notification:
+def retry(session: Session, notification_id: int, actor: Actor) -> Notification:
     """Send a dead notification again, with a fresh count of attempts."""
+    row = get_notification(session, notification_id, actor)
     if row.status != NotificationStatus.dead:
         raise Conflict(f"notification {row.id} is {row.status}; only dead ones are retried")
     now = clock.now()

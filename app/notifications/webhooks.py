@@ -31,11 +31,12 @@ import httpx
 from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 
+from app.cities.models import City
 from app.core import clock
+from app.core.actors import Actor
 from app.core.errors import Forbidden, NotFound, Unprocessable
-from app.core.security import Principal
 from app.core.settings import get_settings
-from app.keys.models import Role
+from app.notifications import policy
 from app.notifications.models import (
     WebhookEndpoint,
     WebhookEndpointCreate,
@@ -151,19 +152,10 @@ def public_transport() -> httpx.HTTPTransport | None:
     return transport
 
 
-def may_manage(principal: Principal, city_id: int) -> bool:
-    """Admin, or the coordinator or partner system of that city."""
-    return principal.is_admin or (
-        principal.role in (Role.coordinator, Role.partner) and principal.city_id == city_id
-    )
-
-
 def create_endpoint(
-    session: Session, data: WebhookEndpointCreate, principal: Principal
+    session: Session, data: WebhookEndpointCreate, actor: Actor
 ) -> WebhookEndpoint:
-    from app.cities.models import City
-
-    if not may_manage(principal, data.city_id):
+    if not policy.can_manage_webhooks(actor, data.city_id):
         raise Forbidden(f"this key may not register webhooks for city {data.city_id}")
     if session.get(City, data.city_id) is None:
         raise Unprocessable(f"city {data.city_id} does not exist", field="city_id")
@@ -181,25 +173,30 @@ def create_endpoint(
     return endpoint
 
 
-def get_endpoint(session: Session, endpoint_id: int, principal: Principal) -> WebhookEndpoint:
+def get_endpoint(session: Session, endpoint_id: int, actor: Actor) -> WebhookEndpoint:
     endpoint = session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None or not may_manage(principal, endpoint.city_id):
+    if endpoint is None or not policy.can_manage_webhooks(actor, endpoint.city_id):
         raise NotFound(f"webhook endpoint {endpoint_id} does not exist")
     return endpoint
 
 
-def endpoint_query(principal: Principal, city_id: int | None) -> Any:
+def endpoint_query(actor: Actor, city_id: int | None) -> Any:
+    """Endpoints of the caller's city (admins: all, or those of ``city_id``)."""
+    if not (actor.is_system or actor.is_admin) and actor.city_id is None:
+        raise Forbidden("this key belongs to no city")
     query = select(WebhookEndpoint)
-    if not principal.is_admin:
-        query = query.where(WebhookEndpoint.city_id == principal.city_id)
+    readable = policy.readable_endpoints(actor)
+    if readable is not None:
+        query = query.where(readable)
     if city_id is not None:
         query = query.where(WebhookEndpoint.city_id == city_id)
     return query.order_by(col(WebhookEndpoint.id))
 
 
 def update_endpoint(
-    session: Session, endpoint: WebhookEndpoint, data: WebhookEndpointUpdate
+    session: Session, endpoint_id: int, data: WebhookEndpointUpdate, actor: Actor
 ) -> WebhookEndpoint:
+    endpoint = get_endpoint(session, endpoint_id, actor)
     changes = data.model_dump(exclude_unset=True)
     for field in ("url", "event_types", "enabled"):
         if field in changes and changes[field] is None:
@@ -231,15 +228,17 @@ def disable(session: Session, endpoint: WebhookEndpoint, reason: str) -> None:
     withdraw_for_endpoint(session, endpoint.id, f"endpoint disabled: {reason}"[:1000])
 
 
-def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
+def delete_endpoint(session: Session, endpoint_id: int, actor: Actor) -> None:
+    endpoint = get_endpoint(session, endpoint_id, actor)
     assert endpoint.id is not None
     withdraw_for_endpoint(session, endpoint.id, "endpoint deleted")
     session.delete(endpoint)
     session.flush()
 
 
-def rotate_secret(session: Session, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+def rotate_secret(session: Session, endpoint_id: int, actor: Actor) -> WebhookEndpoint:
     """A new secret; the old one keeps signing (as a second signature) for a day."""
+    endpoint = get_endpoint(session, endpoint_id, actor)
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = clock.now() + ROTATION_GRACE
     endpoint.secret = new_secret()

@@ -13,11 +13,9 @@ from fastapi import APIRouter, Query, Response, status
 from sqlmodel import Session
 
 from app.core.db import SessionDep, TransactionalRoute
-from app.core.errors import NotFound
 from app.core.pagination import Page, PageDep, paginate
-from app.core.security import CurrentPrincipal, Principal
 from app.core.types import PathId
-from app.events.models import Event
+from app.keys.auth import CurrentActor
 from app.participants import service
 from app.participants.models import (
     CancelRegistration,
@@ -50,41 +48,31 @@ def _public(session: Session, registrations: list[Registration]) -> list[Registr
     return out
 
 
-def _event_for(session: Session, event_id: int, principal: Principal) -> Event:
-    """The event, if the caller's city takes part in it (or the caller is an admin)."""
-    event = session.get(Event, event_id)
-    if event is None or not (
-        principal.is_admin or principal.city_id in service.event_city_ids(session, event)
-    ):
-        raise NotFound(f"event {event_id} does not exist")
-    return event
-
-
 @router.post("/participants", status_code=status.HTTP_201_CREATED, response_model=ParticipantPublic)
 def create_participant(
-    body: ParticipantCreate, session: SessionDep, principal: CurrentPrincipal
+    body: ParticipantCreate, session: SessionDep, actor: CurrentActor
 ) -> object:
     """Add a person of your own city (admin: any city)."""
-    return service.create_participant(session, body, principal)
+    return service.create_participant(session, body, actor)
 
 
 @router.get("/participants", response_model=Page[ParticipantPublic])
 def list_participants(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     page: PageDep,
     home_city_id: Annotated[int | None, Query()] = None,
 ) -> object:
     """The people the caller may see."""
-    items, total = paginate(session, service.participant_query(principal, home_city_id), page)
+    items, total = paginate(session, service.participant_query(actor, home_city_id), page)
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/participants/{participant_id}", response_model=ParticipantPublic)
 def read_participant(
-    participant_id: PathId, session: SessionDep, principal: CurrentPrincipal
+    participant_id: PathId, session: SessionDep, actor: CurrentActor
 ) -> object:
-    return service.get_participant(session, participant_id, principal)
+    return service.get_participant(session, participant_id, actor)
 
 
 @router.patch("/participants/{participant_id}", response_model=ParticipantPublic)
@@ -92,18 +80,17 @@ def update_participant(
     participant_id: PathId,
     body: ParticipantUpdate,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
 ) -> object:
-    participant = service.get_participant(session, participant_id, principal)
-    return service.update_participant(session, participant, body, principal)
+    return service.update_participant(session, participant_id, body, actor)
 
 
 @router.get("/participants/{participant_id}/export", response_model=ParticipantExport)
 def export_participant(
-    participant_id: PathId, session: SessionDep, principal: CurrentPrincipal
+    participant_id: PathId, session: SessionDep, actor: CurrentActor
 ) -> object:
     """Everything stored about a person (a subject access request)."""
-    participant = service.get_participant(session, participant_id, principal)
+    participant = service.get_participant(session, participant_id, actor)
     return ParticipantExport(
         participant=ParticipantPublic.model_validate(participant),
         registrations=_public(session, service.registrations_of(session, participant_id)),
@@ -112,11 +99,10 @@ def export_participant(
 
 @router.delete("/participants/{participant_id}", status_code=status.HTTP_204_NO_CONTENT)
 def erase_participant(
-    participant_id: PathId, session: SessionDep, principal: CurrentPrincipal
+    participant_id: PathId, session: SessionDep, actor: CurrentActor
 ) -> Response:
     """Erase a person's personal data; anonymous counts stay. Idempotent."""
-    participant = service.get_participant(session, participant_id, principal)
-    service.erase_participant(session, participant, principal)
+    service.erase_participant(session, participant_id, actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -126,69 +112,63 @@ def erase_participant(
     response_model=RegistrationPublic,
 )
 def register(
-    event_id: PathId, body: RegistrationCreate, session: SessionDep, principal: CurrentPrincipal
+    event_id: PathId, body: RegistrationCreate, session: SessionDep, actor: CurrentActor
 ) -> object:
     """Register a participant. Beyond capacity the registration is `waitlisted`;
     a minor is `pending_consent` until a guardian consents."""
-    return _public(session, [service.register(session, event_id, body, principal)])[0]
+    return _public(session, [service.register(session, event_id, body, actor)])[0]
 
 
 @router.get("/events/{event_id}/registrations", response_model=Page[RegistrationPublic])
 def list_registrations(
-    event_id: PathId, session: SessionDep, principal: CurrentPrincipal, page: PageDep
+    event_id: PathId, session: SessionDep, actor: CurrentActor, page: PageDep
 ) -> object:
     """The event's registrations in arrival order (guest cities see their own people)."""
-    event = _event_for(session, event_id, principal)
-    items, total = paginate(session, service.registration_query(event, principal), page)
+    items, total = paginate(session, service.registration_query(session, event_id, actor), page)
     return Page(items=_public(session, items), total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/events/{event_id}/readiness", response_model=Readiness)
-def readiness(event_id: PathId, session: SessionDep, principal: CurrentPrincipal) -> object:
+def readiness(event_id: PathId, session: SessionDep, actor: CurrentActor) -> object:
     """Confirmed, pending consent, waitlisted, chaperone shortfall, missing contacts."""
-    return service.readiness(session, _event_for(session, event_id, principal), principal)
+    return service.readiness(session, event_id, actor)
 
 
 @router.get("/registrations/{registration_id}", response_model=RegistrationPublic)
 def read_registration(
-    registration_id: PathId, session: SessionDep, principal: CurrentPrincipal
+    registration_id: PathId, session: SessionDep, actor: CurrentActor
 ) -> object:
-    return _public(session, [service.get_registration(session, registration_id, principal)])[0]
+    return _public(session, [service.get_registration(session, registration_id, actor)])[0]
 
 
 @router.post("/registrations/{registration_id}/consent", response_model=RegistrationPublic)
 def consent(
     registration_id: PathId,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     body: ConsentCreate | None = None,
 ) -> object:
     """Record the guardian's consent; the minor's place is confirmed."""
-    registration = service.get_registration(session, registration_id, principal)
     guardian = body.guardian_name if body else None
-    return _public(session, [service.record_consent(session, registration, guardian)])[0]
+    return _public(session, [service.record_consent(session, registration_id, guardian, actor)])[0]
 
 
 @router.post("/registrations/{registration_id}/cancel", response_model=RegistrationPublic)
 def cancel(
     registration_id: PathId,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     body: CancelRegistration | None = None,
 ) -> object:
     """Cancel; a freed place goes to the first on the waitlist at once."""
-    registration = service.get_registration(session, registration_id, principal)
     reason = body.reason if body else None
-    return _public(
-        session,
-        [service.cancel_registration(session, registration, reason=reason)],
-    )[0]
+    registration = service.cancel_registration(session, registration_id, reason, actor)
+    return _public(session, [registration])[0]
 
 
 @router.post("/registrations/{registration_id}/check-in", response_model=RegistrationPublic)
 def check_in(
-    registration_id: PathId, body: CheckIn, session: SessionDep, principal: CurrentPrincipal
+    registration_id: PathId, body: CheckIn, session: SessionDep, actor: CurrentActor
 ) -> object:
     """Mark `attended` or `no_show` (host's coordinator, once the event has begun)."""
-    registration = service.get_registration(session, registration_id, principal)
-    return _public(session, [service.check_in(session, registration, body.outcome, principal)])[0]
+    return _public(session, [service.check_in(session, registration_id, body.outcome, actor)])[0]

@@ -10,19 +10,18 @@ event lock is held, so id order is arrival order and is the waitlist order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.cities.models import City
-from app.core import clock
+from app.core import changes, clock
+from app.core.actors import Actor
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.core.security import Principal
 from app.events.models import Event, EventGuest, EventKind
-from app.keys.models import Role
-from app.notifications import outbox
+from app.participants import policy
+from app.participants.changes import RegistrationChanged
 from app.participants.models import (
     ACTIVE,
     ADULT_AGE,
@@ -49,72 +48,52 @@ def event_city_ids(session: Session, event: Event) -> set[int]:
     return {event.host_city_id, *guests}
 
 
-def _is_city_key(principal: Principal, city_id: int, roles: Iterable[Role]) -> bool:
-    return principal.role in roles and principal.city_id == city_id
-
-
-def _speaks_for_home_city(principal: Principal, participant: Participant) -> bool:
-    """Admin, or the coordinator or partner system of the participant's home city."""
-    return principal.is_admin or _is_city_key(
-        principal, participant.home_city_id, (Role.coordinator, Role.partner)
-    )
-
-
-def _coordinates_host_of(session: Session, principal: Principal, participant_id: int) -> bool:
-    if principal.role is not Role.coordinator or principal.city_id is None:
-        return False
-    hit = session.exec(
-        select(Registration.id)
-        .join(Event, col(Event.id) == Registration.event_id)
-        .where(
-            Registration.participant_id == participant_id,
-            Event.host_city_id == principal.city_id,
-        )
-        .limit(1)
-    ).first()
-    return hit is not None
-
-
-def get_participant(session: Session, participant_id: int, principal: Principal) -> Participant:
+def get_participant(session: Session, participant_id: int, actor: Actor) -> Participant:
     """A participant the caller may see; 404 otherwise (existence is not leaked)."""
     participant = session.get(Participant, participant_id)
-    if participant is None or not (
-        _speaks_for_home_city(principal, participant)
-        or _coordinates_host_of(session, principal, participant_id)
-    ):
+    if participant is None or not policy.can_read_participant(session, actor, participant):
         raise NotFound(f"participant {participant_id} does not exist")
     return participant
 
 
-def _require_home_city(principal: Principal, participant: Participant) -> None:
-    if not _speaks_for_home_city(principal, participant):
+def _require_home_city(actor: Actor, participant: Participant) -> None:
+    if not policy.speaks_for_home_city(actor, participant):
         raise Forbidden("only the participant's home city (or an admin) may do this")
 
 
-def _require_host(principal: Principal, event: Event) -> None:
-    if not principal.can_manage_city(event.host_city_id):
+def _require_host(actor: Actor, event: Event) -> None:
+    if not policy.can_run_event(actor, event):
         raise Forbidden("only the host city's coordinator (or an admin) may do this")
+
+
+def followed_event(session: Session, event_id: int, actor: Actor) -> Event:
+    """The event, if the caller's city takes part in it (or the caller is an admin)."""
+    event = session.get(Event, event_id)
+    if event is None or not policy.can_follow_event(actor, event_city_ids(session, event)):
+        raise NotFound(f"event {event_id} does not exist")
+    return event
 
 
 # Participants ------------------------------------------------------------------
 
 
 def create_participant(
-    session: Session, data: ParticipantCreate, principal: Principal
+    session: Session, data: ParticipantCreate, actor: Actor
 ) -> Participant:
     if session.get(City, data.home_city_id) is None:
         raise Unprocessable(f"city {data.home_city_id} does not exist", field="home_city_id")
     participant = Participant.model_validate(data)
-    _require_home_city(principal, participant)
+    _require_home_city(actor, participant)
     session.add(participant)
     session.flush()
     return participant
 
 
 def update_participant(
-    session: Session, participant: Participant, data: ParticipantUpdate, principal: Principal
+    session: Session, participant_id: int, data: ParticipantUpdate, actor: Actor
 ) -> Participant:
-    _require_home_city(principal, participant)
+    participant = get_participant(session, participant_id, actor)
+    _require_home_city(actor, participant)
     if participant.erased_at is not None:
         raise Conflict(f"participant {participant.id} was erased")
     changes = data.model_dump(exclude_unset=True)
@@ -127,31 +106,25 @@ def update_participant(
     return participant
 
 
-def participant_query(principal: Principal, home_city_id: int | None) -> Any:
+def participant_query(actor: Actor, home_city_id: int | None) -> Any:
+    """The people this caller may see, by name."""
     query = select(Participant)
-    if not principal.is_admin:
-        own = principal.city_id
-        hosted = (
-            select(Registration.participant_id)
-            .join(Event, col(Event.id) == Registration.event_id)
-            .where(Event.host_city_id == own)
-        )
-        visible = [col(Participant.home_city_id) == own]
-        if principal.role is Role.coordinator:
-            visible.append(col(Participant.id).in_(hosted))
-        query = query.where(or_(*visible))
+    visible = policy.readable_participants(actor)
+    if visible is not None:
+        query = query.where(visible)
     if home_city_id is not None:
         query = query.where(Participant.home_city_id == home_city_id)
     return query.order_by(col(Participant.full_name), col(Participant.id))
 
 
-def erase_participant(session: Session, participant: Participant, principal: Principal) -> None:
+def erase_participant(session: Session, participant_id: int, actor: Actor) -> None:
     """Erase personal fields, keep the row and its registrations as anonymous counts.
 
     Idempotent: erasing twice leaves the first erasure as it was. Future places
     are given up (and the waitlist moves), past ones stay in the counts.
     """
-    _require_home_city(principal, participant)
+    participant = get_participant(session, participant_id, actor)
+    _require_home_city(actor, participant)
     if participant.erased_at is not None:
         return
     now = clock.now()
@@ -165,7 +138,7 @@ def erase_participant(session: Session, participant: Participant, principal: Pri
         )
     ).all()
     for registration in upcoming:
-        cancel_registration(session, registration, reason="participant erased")
+        _cancel(session, registration, reason="participant erased")
     for field in ("email", "phone", "birth_date", "guardian_name", "guardian_email", "notes"):
         setattr(participant, field, None)
     participant.full_name = ERASED_NAME
@@ -260,22 +233,8 @@ def chaperone_shortfall(session: Session, event: Event, extra_minors: int = 0) -
     return max(0, needed - chaperones)
 
 
-def _may_register(
-    session: Session, principal: Principal, participant: Participant, event: Event
-) -> bool:
-    if principal.is_admin:
-        return True
-    if _speaks_for_home_city(principal, participant):
-        # A city registers its own people for events it hosts or joins.
-        return participant.home_city_id in event_city_ids(session, event)
-    # The host's coordinator registers people it can already see.
-    return principal.can_manage_city(event.host_city_id) and _coordinates_host_of(
-        session, principal, participant.id or 0
-    )
-
-
 def register(
-    session: Session, event_id: int, data: RegistrationCreate, principal: Principal
+    session: Session, event_id: int, data: RegistrationCreate, actor: Actor
 ) -> Registration:
     """Register a participant: a place, the consent queue, or the waitlist."""
     participant = _lock(session, Participant, data.participant_id)
@@ -286,7 +245,9 @@ def register(
         raise Unprocessable(
             f"participant {data.participant_id} does not exist", field="participant_id"
         )
-    if not _may_register(session, principal, participant, event):
+    if not policy.can_register(
+        session, actor, participant, event, event_city_ids(session, event)
+    ):
         raise Forbidden("a city registers its own participants for events it hosts or joins")
     if participant.erased_at is not None:
         raise Conflict(f"participant {participant.id} was erased")
@@ -313,19 +274,17 @@ def register(
     )
     session.add(registration)
     session.flush()
-    outbox.registration_changed(session, registration)
+    changes.record(session, RegistrationChanged.of(registration, before=None))
     return registration
 
 
-def get_registration(session: Session, registration_id: int, principal: Principal) -> Registration:
+def get_registration(session: Session, registration_id: int, actor: Actor) -> Registration:
     registration = session.get(Registration, registration_id)
     if registration is not None:
         event = session.get(Event, registration.event_id)
         participant = session.get(Participant, registration.participant_id)
         assert event is not None and participant is not None
-        if principal.can_manage_city(event.host_city_id) or _speaks_for_home_city(
-            principal, participant
-        ):
+        if policy.can_manage_registration(actor, event, participant):
             return registration
     raise NotFound(f"registration {registration_id} does not exist")
 
@@ -339,7 +298,7 @@ def _locked_event_of(session: Session, registration: Registration) -> Event:
 
 
 def record_consent(
-    session: Session, registration: Registration, guardian_name: str | None
+    session: Session, registration_id: int, guardian_name: str | None, actor: Actor
 ) -> Registration:
     """Record a guardian's consent and confirm the minor's place.
 
@@ -347,6 +306,7 @@ def record_consent(
     enough adult chaperones; otherwise nothing is recorded and the error says
     how many are missing.
     """
+    registration = get_registration(session, registration_id, actor)
     event = _locked_event_of(session, registration)
     if registration.status != RegistrationStatus.pending_consent:
         raise Conflict(
@@ -365,7 +325,9 @@ def record_consent(
     registration.status = RegistrationStatus.confirmed
     session.add(registration)
     session.flush()
-    outbox.registration_changed(session, registration)
+    changes.record(
+        session, RegistrationChanged.of(registration, before=RegistrationStatus.pending_consent)
+    )
     return registration
 
 
@@ -390,17 +352,18 @@ def promote_waitlist(session: Session, event: Event) -> Registration | None:
     first.updated_at = clock.now()
     session.add(first)
     session.flush()
-    outbox.registration_changed(session, first)
+    changes.record(session, RegistrationChanged.of(first, before=RegistrationStatus.waitlisted))
     return first
 
 
 def cancel_registration(
-    session: Session,
-    registration: Registration,
-    *,
-    reason: str | None,
+    session: Session, registration_id: int, reason: str | None, actor: Actor
 ) -> Registration:
     """Cancel; a held place goes to the first on the waitlist in the same transaction."""
+    return _cancel(session, get_registration(session, registration_id, actor), reason=reason)
+
+
+def _cancel(session: Session, registration: Registration, *, reason: str | None) -> Registration:
     event = _locked_event_of(session, registration)
     if registration.status == RegistrationStatus.cancelled:
         return registration
@@ -409,25 +372,25 @@ def cancel_registration(
         RegistrationStatus.no_show,
     }:
         raise Conflict(f"registration {registration.id} is {registration.status}")
-    held = registration.status in HOLDING
+    before = RegistrationStatus(registration.status)
+    held = before in HOLDING
     registration.status = RegistrationStatus.cancelled
     registration.cancel_reason = reason
     registration.cancelled_at = registration.updated_at = clock.now()
     session.add(registration)
     session.flush()
-    outbox.registration_changed(session, registration)
+    changes.record(session, RegistrationChanged.of(registration, before=before))
     if held and event.is_active:
         promote_waitlist(session, event)
     return registration
 
 
-def check_in(
-    session: Session, registration: Registration, outcome: str, principal: Principal
-) -> Registration:
+def check_in(session: Session, registration_id: int, outcome: str, actor: Actor) -> Registration:
     """Mark a confirmed registration attended or no_show, once the event has begun."""
+    registration = get_registration(session, registration_id, actor)
     event = session.get(Event, registration.event_id)
     assert event is not None
-    _require_host(principal, event)
+    _require_host(actor, event)
     if registration.status not in (
         RegistrationStatus.confirmed,
         RegistrationStatus.attended,
@@ -438,11 +401,12 @@ def check_in(
         )
     if clock.now() < event.starts_at_utc:
         raise Conflict(f"event {event.id} has not started yet")
+    before = RegistrationStatus(registration.status)
     registration.status = RegistrationStatus(outcome)
     registration.checked_in_at = registration.updated_at = clock.now()
     session.add(registration)
     session.flush()
-    outbox.registration_changed(session, registration)
+    changes.record(session, RegistrationChanged.of(registration, before=before))
     return registration
 
 
@@ -458,18 +422,22 @@ def waitlist_positions(session: Session, event_id: int) -> dict[int, int]:
     return {rid: pos for pos, rid in enumerate(ids, start=1) if rid is not None}
 
 
-def registration_query(event: Event, principal: Principal) -> Any:
+def registration_query(session: Session, event_id: int, actor: Actor) -> Any:
+    """An event's registrations this caller may see, in arrival order."""
+    event = followed_event(session, event_id, actor)
     query = select(Registration).where(Registration.event_id == event.id)
-    if not principal.can_manage_city(event.host_city_id):
-        # A guest city sees its own people only.
-        query = query.join(Participant, col(Participant.id) == Registration.participant_id).where(
-            Participant.home_city_id == principal.city_id
-        )
+    own_people = policy.readable_registrations(actor, event)
+    if own_people is not None:
+        query = query.join(
+            Participant, col(Participant.id) == Registration.participant_id
+        ).where(own_people)
     return query.order_by(col(Registration.id))
 
 
-def readiness(session: Session, event: Event, principal: Principal) -> Readiness:
-    _require_host(principal, event)
+def readiness(session: Session, event_id: int, actor: Actor) -> Readiness:
+    """What still stands between an event and departure (the host's side only)."""
+    event = followed_event(session, event_id, actor)
+    _require_host(actor, event)
     rows = session.exec(
         select(Registration, Participant)
         .join(Participant, col(Participant.id) == Registration.participant_id)

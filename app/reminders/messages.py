@@ -10,20 +10,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from app.cities.models import City, Partnership
+from app.core.actors import SYSTEM
 from app.events.models import Event, Visibility
+from app.events.service import guest_ids_of
 from app.events.wallclock import in_zone
 from app.participants.models import HOLDING, Participant, Registration
+from app.participants.service import readiness
 from app.reminders import ics
-from app.reminders.twin_cities_day import ORIGIN, last_sunday_of_april
-
-if TYPE_CHECKING:
-    from app.reminders.service import Rules
+from app.reminders.plan import twin_cities_day_plan
+from app.reminders.rules import Rules
+from app.twin_cities_day import ORIGIN, last_sunday_of_april
 
 
 @dataclass
@@ -67,8 +69,6 @@ def render(session: Session, payload: dict[str, Any], rules: Rules, now: datetim
 
 def _wtcd(session: Session, payload: dict[str, Any], rules: Rules, city: City, now: datetime
           ) -> Content:
-    from app.reminders.service import SYSTEM, twin_cities_day_plan
-
     assert city.id is not None
     year = int(payload["year"])
     day = last_sunday_of_april(year)
@@ -127,10 +127,6 @@ def _wtcd(session: Session, payload: dict[str, Any], rules: Rules, city: City, n
 
 def _event(session: Session, payload: dict[str, Any], rules: Rules, city: City, now: datetime
            ) -> Content | None:
-    from app.core.security import Principal
-    from app.events.service import guest_ids_of
-    from app.keys.models import Role
-    from app.participants.service import readiness
 
     event = session.get(Event, int(payload["event_id"]))
     if event is None or event.id is None:
@@ -162,7 +158,7 @@ def _event(session: Session, payload: dict[str, Any], rules: Rules, city: City, 
     calendar = ics.event_calendar(event, names.get(event.host_city_id), now)
     filename = f"event-{event.id}.ics"
 
-    check = readiness(session, event, Principal(key_id=0, role=Role.admin, city_id=None))
+    check = readiness(session, event.id, SYSTEM)
     problems = []
     if check.pending_consent:
         problems.append(f"{check.pending_consent} minor(s) still need a guardian's consent")

@@ -10,9 +10,9 @@ from pydantic import AfterValidator
 from app.cities.models import TimezoneName
 from app.core import clock
 from app.core.db import SessionDep, TransactionalRoute
-from app.core.security import CurrentPrincipal, MaybePrincipal
 from app.core.types import PathId
-from app.reminders import service
+from app.keys.auth import CurrentActor, MaybeActor
+from app.reminders import plan, service
 from app.reminders.models import (
     NextTwinCitiesDayPublic,
     ReminderRulesPublic,
@@ -20,7 +20,7 @@ from app.reminders.models import (
     TwinCitiesDayPlan,
     TwinCitiesDayPublic,
 )
-from app.reminders.twin_cities_day import (
+from app.twin_cities_day import (
     FIRST_YEAR,
     LAST_YEAR,
     last_sunday_of_april,
@@ -80,19 +80,19 @@ def next_day(
 def twin_cities_day_plan(
     city_id: PathId,
     session: SessionDep,
-    principal: MaybePrincipal,
+    actor: MaybeActor,
     year: Year | None = None,
     window_days: Annotated[
         int, Query(ge=0, le=30, description="'Around' the day: this many days either side.")
-    ] = service.DEFAULT_WINDOW_DAYS,
+    ] = plan.DEFAULT_WINDOW_DAYS,
 ) -> object:
     """A city's active twinnings around World Twin Cities Day: which have an event
     involving both cities on or around the day, and which have none.
 
     Only events the caller may see count (anonymous callers: public events).
     """
-    return service.twin_cities_day_plan(
-        session, city_id, year if year is not None else clock.now().year, principal,
+    return plan.twin_cities_day_plan(
+        session, city_id, year if year is not None else clock.now().year, actor,
         window_days,
     )
 
@@ -101,11 +101,10 @@ def twin_cities_day_plan(
     "/cities/{city_id}/reminder-rules", response_model=ReminderRulesPublic, tags=["reminders"]
 )
 def read_reminder_rules(
-    city_id: PathId, session: SessionDep, principal: CurrentPrincipal
+    city_id: PathId, session: SessionDep, actor: CurrentActor
 ) -> object:
     """Who hears what, and when: the city's rules, defaults filled in."""
-    principal.require_city(city_id)
-    return service.get_rules(session, city_id)
+    return service.get_rules(session, city_id, actor)
 
 
 @router.patch(
@@ -115,7 +114,7 @@ def update_reminder_rules(
     city_id: PathId,
     body: ReminderRulesUpdate,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
 ) -> object:
     """Change the city's rules (admin, or the city's coordinator); its reminders are
     planned again at once. An empty list turns that reminder off.
@@ -124,5 +123,4 @@ def update_reminder_rules(
     days before; anniversaries (5, 10, 20, 25, 30... years) 30 days before; at
     09:00 in the city's timezone.
     """
-    principal.require_city(city_id)
-    return service.update_rules(session, city_id, body)
+    return service.update_rules(session, city_id, body, actor)

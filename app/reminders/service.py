@@ -10,7 +10,7 @@ per recipient and one webhook per subscribed endpoint.
 Plans are kept in step with what they depend on:
 
 * an event's reminders are re-planned in the transaction that creates, moves,
-  re-guests or cancels it (``on_event_changed``);
+  re-guests or cancels it (``replan_event`` receives its ``EventChanged``);
 * World Twin Cities Day and anniversaries are planned a year ahead by the
   worker's hourly pass (``schedule_reminders``), and again when a city changes
   its rules;
@@ -25,7 +25,7 @@ on day 11.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -35,12 +35,12 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from app.cities.models import City, Partnership, PartnershipStatus
-from app.core import clock
-from app.core.errors import NotFound, Unprocessable
-from app.core.security import Principal
-from app.core.settings import get_settings
+from app.core import changes, clock
+from app.core.actors import SYSTEM, Actor
+from app.core.errors import Forbidden, NotFound, Unprocessable
+from app.events.changes import EventChanged
 from app.events.models import Event, EventStatus, Visibility
-from app.keys.models import Role
+from app.events.service import EventFilters, event_query, guest_ids_of
 from app.notifications import outbox
 from app.notifications.models import (
     AttemptOutcome,
@@ -50,29 +50,20 @@ from app.notifications.models import (
     Topic,
     WebhookEndpoint,
 )
-from app.reminders import messages
+from app.reminders import messages, policy
 from app.reminders.models import (
-    DEFAULT_ANNIVERSARY_DAYS,
-    DEFAULT_EVENT_DAYS,
-    DEFAULT_WTCD_DAYS,
-    PartnerPlanPublic,
-    PlannedEventPublic,
     ReminderRule,
     ReminderRulesPublic,
     ReminderRulesUpdate,
-    TwinCitiesDayPlan,
 )
-from app.reminders.twin_cities_day import FIRST_YEAR, last_sunday_of_april
+from app.reminders.rules import Rules, rules_for
+from app.twin_cities_day import FIRST_YEAR, last_sunday_of_april
 
 MISSED_AFTER = timedelta(days=1)
 # Calendar reminders are planned this far ahead, so that one whose moment comes
 # while no worker runs exists, and is recorded as missed, rather than never being.
 HORIZON = timedelta(days=400)
-# "On or around" World Twin Cities Day, for the planning view.
-DEFAULT_WINDOW_DAYS = 7
 REMINDED_STATUSES = frozenset({EventStatus.planned, EventStatus.confirmed})
-# The system itself, when it reads events to write reminders.
-SYSTEM = Principal(key_id=0, role=Role.admin, city_id=None)
 
 
 def is_round_anniversary(years: int) -> bool:
@@ -83,44 +74,14 @@ def is_round_anniversary(years: int) -> bool:
 # Rules ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rules:
-    city_id: int
-    timezone: str
-    hour: int
-    coordinator_emails: tuple[str, ...]
-    wtcd_days: tuple[int, ...]
-    event_days: tuple[int, ...]
-    anniversary_days: tuple[int, ...]
+def _require_rules_rights(actor: Actor, city_id: int) -> None:
+    if not policy.can_manage_rules(actor, city_id):
+        raise Forbidden(f"this key may not change city {city_id}'s data")
 
 
-def _rules(city: City, row: ReminderRule | None) -> Rules:
-    assert city.id is not None
-    hour = row.hour if row is not None and row.hour is not None else get_settings().reminder_hour
-    return Rules(
-        city_id=city.id,
-        timezone=city.timezone,
-        hour=hour,
-        coordinator_emails=tuple(row.coordinator_emails) if row else (),
-        wtcd_days=tuple(row.wtcd_days_before if row else DEFAULT_WTCD_DAYS),
-        event_days=tuple(row.event_days_before if row else DEFAULT_EVENT_DAYS),
-        anniversary_days=tuple(row.anniversary_days_before if row else DEFAULT_ANNIVERSARY_DAYS),
-    )
-
-
-def rules_for(session: Session, city_ids: Iterable[int]) -> dict[int, Rules]:
-    ids = list(dict.fromkeys(city_ids))
-    if not ids:
-        return {}
-    cities = session.exec(select(City).where(col(City.id).in_(ids))).all()
-    rows = {
-        r.city_id: r
-        for r in session.exec(select(ReminderRule).where(col(ReminderRule.city_id).in_(ids)))
-    }
-    return {c.id: _rules(c, rows.get(c.id)) for c in cities if c.id is not None}
-
-
-def get_rules(session: Session, city_id: int) -> ReminderRulesPublic:
+def get_rules(session: Session, city_id: int, actor: Actor) -> ReminderRulesPublic:
+    """Who hears what, and when: the city's rules, defaults filled in."""
+    _require_rules_rights(actor, city_id)
     rules = rules_for(session, [city_id]).get(city_id)
     if rules is None:
         raise NotFound(f"city {city_id} does not exist")
@@ -135,8 +96,11 @@ def get_rules(session: Session, city_id: int) -> ReminderRulesPublic:
     )
 
 
-def update_rules(session: Session, city_id: int, data: ReminderRulesUpdate) -> ReminderRulesPublic:
+def update_rules(
+    session: Session, city_id: int, data: ReminderRulesUpdate, actor: Actor
+) -> ReminderRulesPublic:
     """Change a city's rules and re-plan its reminders in the same transaction."""
+    _require_rules_rights(actor, city_id)
     if session.get(City, city_id) is None:
         raise NotFound(f"city {city_id} does not exist")
     row = session.get(ReminderRule, city_id) or ReminderRule(city_id=city_id)
@@ -151,7 +115,7 @@ def update_rules(session: Session, city_id: int, data: ReminderRulesUpdate) -> R
     session.add(row)
     session.flush()
     replan_city(session, city_id, clock.now())
-    return get_rules(session, city_id)
+    return get_rules(session, city_id, actor)
 
 
 # Moments -----------------------------------------------------------------------------
@@ -182,8 +146,6 @@ class Spec:
 
 def event_specs(session: Session, event: Event) -> list[Spec]:
     """Reminders for an event: for each of its cities, at each lead of that city's rules."""
-    from app.events.service import guest_ids_of
-
     if event.status not in REMINDED_STATUSES or event.id is None:
         return []
     guests = guest_ids_of(session, [event.id])[event.id]
@@ -328,6 +290,14 @@ def on_event_changed(session: Session, event: Event) -> None:
     sync(session, f"event:{event.id}", event_specs(session, event), clock.now())
 
 
+@changes.receiver(EventChanged)
+def replan_event(change: EventChanged, session: Session) -> None:
+    """Every recorded change to an event re-plans its reminders, in the same transaction."""
+    event = session.get(Event, change.after.id)
+    if event is not None:
+        on_event_changed(session, event)
+
+
 def reminder_cities(session: Session) -> list[int]:
     """Cities someone would hear from: coordinators named, or a ``reminder.due`` hook."""
     with_rules = set(session.exec(select(ReminderRule.city_id)).all())
@@ -375,8 +345,6 @@ def schedule_reminders(session: Session, now: datetime) -> int:
 def replan_city(session: Session, city_id: int, now: datetime) -> None:
     """After a city's rules changed: its calendar reminders and its upcoming events'."""
     _plan_calendar(session, [city_id], now)
-    from app.events.service import EventFilters, event_query
-
     upcoming = session.exec(
         event_query(session, EventFilters(city_id=city_id, window_from=now), SYSTEM)
     ).all()
@@ -455,66 +423,3 @@ def expand_reminder(session: Session, row: Notification, now: datetime) -> Expan
 def _hours(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
     return f"{hours:.0f} hours" if hours < 72 else f"{hours / 24:.0f} days"
-
-
-# The planning view -------------------------------------------------------------------------
-
-
-def twin_cities_day_plan(
-    session: Session,
-    city_id: int,
-    year: int,
-    principal: Principal | None,
-    window_days: int = DEFAULT_WINDOW_DAYS,
-) -> TwinCitiesDayPlan:
-    """The city's active twinnings, split by whether an event involves both cities
-    on or around World Twin Cities Day (the day ± ``window_days``, in the city's
-    timezone). Events the caller may not see do not count, and cancelled ones never."""
-    from app.cities.service import get_city, partners_of
-    from app.events.service import EventFilters, event_query, guest_ids_of
-    from app.events.wallclock import in_zone
-
-    city = get_city(session, city_id)
-    day = last_sunday_of_april(year)
-    lo, hi = day - timedelta(days=window_days), day + timedelta(days=window_days)
-    events = [
-        e for e in session.exec(
-            event_query(
-                session,
-                EventFilters(city_id=city_id, window_from=lo, window_to=hi,
-                             timezone=city.timezone),
-                principal,
-            )
-        ).all()
-        if e.status != EventStatus.cancelled
-    ]
-    guests = guest_ids_of(session, [e.id for e in events if e.id is not None])
-    with_event: list[PartnerPlanPublic] = []
-    without_event: list[PartnerPlanPublic] = []
-    for partnership, other, _changed in partners_of(session, city_id, PartnershipStatus.active):
-        assert partnership.id is not None and other.id is not None
-        shared = [
-            e for e in events
-            if other.id in {e.host_city_id, *guests[e.id or 0]}
-        ]
-        plan = PartnerPlanPublic(
-            partnership_id=partnership.id,
-            partner_city_id=other.id,
-            partner_name=other.name,
-            partner_country_code=other.country_code,
-            established_on=partnership.established_on,
-            events=[
-                PlannedEventPublic(
-                    id=e.id or 0, title=e.title, kind=e.kind, status=e.status,
-                    host_city_id=e.host_city_id,
-                    starts_at=in_zone(e.starts_at_utc, ZoneInfo(e.timezone)),
-                    ends_at=in_zone(e.ends_at_utc, ZoneInfo(e.timezone)),
-                )
-                for e in shared
-            ],
-        )
-        (with_event if shared else without_event).append(plan)
-    return TwinCitiesDayPlan(
-        city_id=city_id, year=year, date=day, window_from=lo, window_to=hi,
-        with_event=with_event, without_event=without_event,
-    )

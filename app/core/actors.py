@@ -1,0 +1,52 @@
+"""Who is acting: the one actor model every policy reads.
+
+An ``Actor`` is whoever a service works for: a caller holding an API key in a
+role (``admin``; ``coordinator`` or ``partner`` of one city), or the system
+itself (reminders, the worker, feed builds, the command line run on the
+server). Domains decide what an actor may do in their own ``policy`` module;
+nothing here knows any domain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    admin = "admin"
+    coordinator = "coordinator"
+    partner = "partner"
+
+
+# Roles that act for one city. (An admin acts for none and may do everything.)
+CITY_ROLES = frozenset({Role.coordinator, Role.partner})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A caller in a role, scoped to a city unless an admin; or the system.
+
+    ``key_id`` names the API key the caller authenticated with, if any.
+    """
+
+    role: Role | None
+    city_id: int | None = None
+    key_id: int | None = None
+    is_system: bool = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.admin
+
+    def is_coordinator_of(self, city_id: int) -> bool:
+        return self.role is Role.coordinator and self.city_id == city_id
+
+    def speaks_for(self, city_id: int) -> bool:
+        """A coordinator or partner system of this very city."""
+        return self.role in CITY_ROLES and self.city_id == city_id
+
+
+# Work the system does on its own: reminders, the worker, feed builds, the
+# command line. Its rights are written in each domain's policy, by name.
+SYSTEM = Actor(role=None, is_system=True)

@@ -1,0 +1,60 @@
+"""Who may see and change exchange events: every rule about it, in one place.
+
+Services call these; routers check nothing. ``readable_events`` is the SQL
+form of ``can_read_event``, so a list never loads what its caller may not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, and_, or_
+from sqlmodel import col, select
+
+from app.core.actors import Actor
+from app.events.models import Event, EventGuest, Visibility
+
+
+def can_read_event(actor: Actor | None, event: Event, guest_ids: Sequence[int]) -> bool:
+    """Public: anyone. Partners-only: the host's and the guests' keys. Private: the
+    host's keys. Admins and the system: everything."""
+    if event.visibility == Visibility.public:
+        return True
+    if actor is None:
+        return False
+    if actor.is_system or actor.is_admin or actor.city_id == event.host_city_id:
+        return True
+    return event.visibility == Visibility.partners and actor.city_id in guest_ids
+
+
+def readable_events(actor: Actor | None) -> ColumnElement[bool] | None:
+    """The SQL form of ``can_read_event``; None means no restriction."""
+    if actor is not None and (actor.is_system or actor.is_admin):
+        return None
+    public = col(Event.visibility) == Visibility.public
+    if actor is None or actor.city_id is None:
+        return public
+    city = actor.city_id
+    # Correlated EXISTS, one primary-key probe per candidate row. (`id IN (all
+    # events the city was ever a guest of)` grows with history and, inside
+    # this OR, steers PostgreSQL into scanning the whole window.)
+    is_guest = (
+        select(EventGuest.event_id)
+        .where(col(EventGuest.event_id) == col(Event.id), EventGuest.city_id == city)
+        .exists()
+    )
+    return or_(
+        public,
+        col(Event.host_city_id) == city,
+        and_(col(Event.visibility) == Visibility.partners, is_guest),
+    )
+
+
+def can_host_events(actor: Actor, city_id: int) -> bool:
+    """Create events hosted by this city, and change or cancel them: its coordinator,
+    an admin, or the system (demo data)."""
+    return actor.is_system or actor.is_admin or actor.is_coordinator_of(city_id)
+
+
+def can_edit_event(actor: Actor, event: Event) -> bool:
+    return can_host_events(actor, event.host_city_id)
