@@ -11,7 +11,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -55,30 +55,51 @@ def free_port() -> int:
 def running_server(database_url: str, *, workers: int = 1, **env: str) -> Iterator[str]:
     """``twinplan serve`` in its own process(es); yields the base URL.
 
-    Fails the test if the server logged a traceback.
+    The server is healthy as soon as one worker answers; the others may still be
+    starting. Fails the test if the server logged a traceback.
     """
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    with running_servers(database_url, 1, workers=workers, **env) as (base,):
+        yield base
+
+
+@contextmanager
+def running_servers(
+    database_url: str, count: int, *, workers: int = 1, **env: str
+) -> Iterator[list[str]]:
+    """``count`` separate ``twinplan serve`` processes on one database, started at
+    once; yields their base URLs when every one is healthy. Separate servers share
+    nothing but the database, as a server's workers do, and a test can ask each
+    by name. Fails the test if any server logged a traceback."""
     twinplan = str(Path(sys.executable).with_name("twinplan"))
-    # A file, not a pipe: nobody reads a pipe while the test runs, and a full
-    # one would block the server on its next log line.
-    with tempfile.TemporaryFile("w+") as log:
-        proc = subprocess.Popen(
-            [twinplan, "serve", "--port", str(port), "--workers", str(workers)],
-            env=os.environ
-            | {"TWINPLAN_DATABASE_URL": database_url, "TWINPLAN_LOG_LEVEL": "WARNING"}
-            | env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
+    started: list[tuple[subprocess.Popen[bytes], str, IO[str]]] = []
+    logs = ExitStack()
+    try:
+        for _ in range(count):
+            port = free_port()
+            # A file, not a pipe: nobody reads a pipe while the test runs, and a
+            # full one would block the server on its next log line.
+            log = logs.enter_context(tempfile.TemporaryFile("w+"))  # noqa: SIM115
+            proc = subprocess.Popen(
+                [twinplan, "serve", "--port", str(port), "--workers", str(workers)],
+                env=os.environ
+                | {"TWINPLAN_DATABASE_URL": database_url, "TWINPLAN_LOG_LEVEL": "WARNING"}
+                | env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            started.append((proc, f"http://127.0.0.1:{port}", log))
+        for proc, base, log in started:
             _wait_healthy(proc, base, log)
-            yield base
-        finally:
+        yield [base for _, base, _ in started]
+    finally:
+        outputs = []
+        for proc, _, log in started:
             stop_process(proc)
-        log.seek(0)
-        output = log.read()
-    assert "Traceback" not in output, f"the server logged errors:\n{output[-4000:]}"
+            log.seek(0)
+            outputs.append(log.read())
+        logs.close()
+    for output in outputs:
+        assert "Traceback" not in output, f"the server logged errors:\n{output[-4000:]}"
 
 
 def stop_process(proc: subprocess.Popen[Any]) -> None:
@@ -105,3 +126,4 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: IO[str]) -> Non
         if time.monotonic() > deadline:
             raise RuntimeError("server did not become healthy in 60 s")
         time.sleep(0.2)
+

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.core.clock import frozen_at
-from app.reminders.twin_cities_day import (
+from app.twin_cities_day import (
     FIRST_YEAR,
     LAST_YEAR,
     BeforeTwinCitiesDay,

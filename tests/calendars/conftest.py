@@ -14,16 +14,16 @@ from typing import Any
 
 import pytest
 
-from app.calendars import service
+from app.calendars import assembly
 from app.cities.models import City
-from app.keys.models import Role
+from app.core.actors import Role
 
 
 @pytest.fixture(autouse=True)
 def fresh_caches() -> Iterator[None]:
-    service.clear_caches()
+    assembly.clear_caches()
     yield
-    service.clear_caches()
+    assembly.clear_caches()
 
 
 @dataclass

@@ -9,10 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.calendars import service
+from app.calendars import assembly
 from app.core.clock import frozen_at
 from app.core.settings import get_settings
-from app.participants.models import Participant
 from tests.calendars.conftest import city_path, get_feed
 from tests.calendars.parsers import (
     read_with_icalendar,
@@ -264,7 +263,7 @@ def test_same_data_gives_the_same_bytes_whenever_it_is_built(client, world, acro
     path = city_path(world.kostroma)
     with frozen_at(datetime(2027, 1, 1, tzinfo=UTC)):
         first = get_feed(client, path).content
-    service.clear_caches()
+    assembly.clear_caches()
     with frozen_at(datetime(2027, 2, 1, tzinfo=UTC)):
         second = get_feed(client, path).content
     assert first == second
@@ -307,17 +306,14 @@ def test_partnership_feed_holds_the_events_both_cities_take_part_in(
     assert missing.headers["content-type"].startswith("application/problem+json")
 
 
-def test_public_feeds_carry_no_personal_data(client, world, make_event, admin, session):
+def test_public_feeds_carry_no_personal_data(client, world, make_event, make_participant,
+                                             make_registration):
     event = make_event(world.kostroma, [world.mary], title="Youth camp", kind="youth_exchange",
                        capacity=10)
-    person = Participant(full_name="Ogulgerek Annaýewa", email="ogul@example.tm",
-                         phone="+993 12 345678", home_city_id=world.mary.id,
-                         birth_date=date(1990, 5, 1), notes="vegetarian")
-    session.add(person)
-    session.commit()
-    registered = client.post(f"/api/v1/events/{event.id}/registrations", headers=admin,
-                             json={"participant_id": person.id, "role": "athlete"})
-    assert registered.status_code == 201, registered.text
+    person = make_participant(world.mary, full_name="Ogulgerek Annaýewa",
+                              email="ogul@example.tm", phone="+993 12 345678",
+                              birth_date=date(1990, 5, 1), notes="vegetarian")
+    assert make_registration(event, person, "athlete").status == "confirmed"
     for path in (city_path(world.kostroma), city_path(world.mary)):
         text = get_feed(client, path).content.replace(b"\r\n ", b"").decode()
         for secret in ("Ogulgerek", "Annaýewa", "ogul@example.tm", "345678", "vegetarian",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.calendars import service
+from app.calendars import assembly, membership, state
 from app.calendars.models import FeedToken
 from app.cities.service import find_partnership
 from app.core.clock import frozen_at
@@ -38,9 +38,9 @@ def no_building(monkeypatch):
     def refuse(*_args: Any, **_kwargs: Any) -> Any:
         raise AssertionError("the feed was built")
 
-    monkeypatch.setattr(service, "assemble", refuse)
-    monkeypatch.setattr(service.render, "render_event", refuse)
-    service.clear_caches()
+    monkeypatch.setattr(assembly, "assemble", refuse)
+    monkeypatch.setattr(assembly.render, "render_event", refuse)
+    assembly.clear_caches()
 
 
 def test_headers_of_a_feed(client, world, choir):
@@ -189,13 +189,13 @@ def test_one_edit_rebuilds_one_event(client, world, make_event, admin, monkeypat
     events = [make_event(world.kostroma, [world.mary], title=f"Event {i}") for i in range(5)]
     get_feed(client, city_path(world.kostroma))
     rendered: list[int] = []
-    original = service.render.render_event
+    original = assembly.render.render_event
 
     def counting(event: Any, *args: Any, **kwargs: Any) -> Any:
         rendered.append(event.id)
         return original(event, *args, **kwargs)
 
-    monkeypatch.setattr(service.render, "render_event", counting)
+    monkeypatch.setattr(assembly.render, "render_event", counting)
     tag = client.get(f"/api/v1/events/{events[2].id}").headers["etag"]
     assert client.patch(f"/api/v1/events/{events[2].id}", json={"title": "Edited"},
                         headers={**admin, "If-Match": tag}).status_code == 200
@@ -219,14 +219,14 @@ def test_merging_changed_events_gives_what_a_full_reading_gives(
                           json={"city_id": world.kostroma.id}).json()
     token = session.get(FeedToken, created["id"])
     specs = {
-        city_path(world.kostroma): lambda: service.city_feed(session, world.kostroma.id),
-        city_path(world.mary): lambda: service.city_feed(session, world.mary.id),
+        city_path(world.kostroma): lambda: membership.city_feed(session, world.kostroma.id),
+        city_path(world.mary): lambda: membership.city_feed(session, world.mary.id),
         city_path(world.kostroma) + "?kind=sports":
-            lambda: service.city_feed(session, world.kostroma.id, ["sports"]),
+            lambda: membership.city_feed(session, world.kostroma.id, ["sports"]),
         f"/calendars/partnerships/{twinning.id}.ics":
-            lambda: service.partnership_feed(session, twinning.id),
+            lambda: membership.partnership_feed(session, twinning.id),
         created["feed_url"].removeprefix("https://twinplan.test"):
-            lambda: service.token_feed(session, token),
+            lambda: membership.token_feed(session, token),
     }
     paths = list(specs)
     for path in paths:
@@ -251,11 +251,11 @@ def test_merging_changed_events_gives_what_a_full_reading_gives(
         merged[path] = get_feed(client, path).content
         spec = specs[path]()
         assert spec.make_member_rule is not None
-        cached = service._feed_bytes.get(spec.key)
+        cached = assembly._feed_bytes.get(spec.key)
         assert cached is not None and cached.snapshot.base_read_at < now  # it did merge
-        full = service._full_snapshot(session, spec, service.read_stamp(session), now)
+        full = state.full_snapshot(session, spec, state.read_stamp(session), now)
         assert cached.snapshot.members == full.members
-    service.clear_caches()
+    assembly.clear_caches()
     for path in paths:
         assert get_feed(client, path).content == merged[path]
 
@@ -268,8 +268,8 @@ def test_a_settled_feed_answers_without_reading_its_members(client, world, choir
         def refuse(*_args: Any, **_kwargs: Any) -> Any:
             raise AssertionError("the members were read")
 
-        monkeypatch.setattr(service, "_full_snapshot", refuse)
-        monkeypatch.setattr(service, "_merged_snapshot", refuse)
+        monkeypatch.setattr(assembly, "full_snapshot", refuse)
+        monkeypatch.setattr(assembly, "merged_snapshot", refuse)
         assert client.get(city_path(world.kostroma), headers={
             "If-None-Match": first.headers["etag"]}).status_code == 304
         assert get_feed(client, city_path(world.kostroma)).content == first.content
@@ -291,7 +291,7 @@ def test_a_change_that_bypasses_updated_at_shows_within_the_recheck_interval(
     session.commit()
     with later(3):
         assert get_feed(client, city_path(world.mary)).content == first.content
-    with later(2 + service.RECHECK.seconds // 60 + 1):
+    with later(2 + state.RECHECK.seconds // 60 + 1):
         again = get_feed(client, city_path(world.mary))
     assert f"twinplan-event-{choir.id}@" not in again.text
     assert last_modified(again) > last_modified(first)
@@ -307,9 +307,9 @@ def test_feeds_read_in_chunks_or_by_their_own_query_are_the_same(
         make_event(world.kostroma if i % 2 else world.kassel,
                    [world.mary] if i % 2 else [world.kostroma], title=f"Event {i}")
     expected = get_feed(client, city_path(world.kostroma)).content
-    service.clear_caches()
-    monkeypatch.setattr(service, "_IN_CHUNK", chunk)
+    assembly.clear_caches()
+    monkeypatch.setattr(assembly, "_IN_CHUNK", chunk)
     assert get_feed(client, city_path(world.kostroma)).content == expected
-    service.clear_caches()
+    assembly.clear_caches()
     assert client.get(city_path(world.kostroma) + "?kind=delegation_visit").content.count(
         b"BEGIN:VEVENT") == 7

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from app.calendars.models import FeedToken
-from app.keys.models import Role
+from app.core.actors import Role
 from app.participants.models import Participant
 from tests.calendars.conftest import city_path, get_feed
 from tests.calendars.parsers import read_with_icaljs, read_with_vobject
@@ -48,12 +48,9 @@ def kostroma_events(world, make_event) -> dict[str, Any]:
 
 
 @pytest.fixture
-def person(session, world) -> Participant:
-    participant = Participant(full_name="Aýna Berdiýewa", email="ayna@example.tm",
-                              home_city_id=world.mary.id, birth_date=date(1995, 3, 1))
-    session.add(participant)
-    session.commit()
-    return participant
+def person(make_participant, world) -> Participant:
+    return make_participant(world.mary, full_name="Aýna Berdiýewa", email="ayna@example.tm",
+                            birth_date=date(1995, 3, 1))
 
 
 def issue(client: Any, headers: dict[str, str], **body: Any) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from sqlmodel import Session, select
 
 from app.cities.demo import seed_demo
 from app.cities.models import City
+from app.core.actors import Role
 from app.core.db import make_engine
-from app.keys.models import Role
-from app.keys.service import create_api_key
+from tests.factories import new_key
 from tests.servers import running_server, scratch_database
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -34,17 +34,15 @@ def demo_server(tmp_path_factory) -> Iterator[str]:
             seed_demo(session)
             volgograd = session.exec(select(City).where(City.name == "Volgograd")).one()
             coventry = session.exec(select(City).where(City.name == "Coventry")).one()
-            _, secret = create_api_key(
-                session, name="Volgograd city hall", role=Role.coordinator, city_id=volgograd.id
-            )
+            headers = new_key(session, Role.coordinator, volgograd, name="Volgograd city hall")
             host_id, guest_id = volgograd.id, coventry.id
             session.commit()
         engine.dispose()
-        COORDINATOR["key"] = secret
+        COORDINATOR["key"] = headers["Authorization"].removeprefix("Bearer ")
         with running_server(url) as base:
             r = httpx.post(
                 f"{base}/api/v1/events",
-                headers={"Authorization": f"Bearer {secret}"},
+                headers=headers,
                 json={
                     "kind": "school_exchange",
                     "title": "Spring school exchange",

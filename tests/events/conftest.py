@@ -1,16 +1,15 @@
 """Cities, twinnings and keys for the event tests.
 
 Kassel (Europe/Berlin) hosts; Mary and Ashgabat (Asia/Ashgabat, no DST) and
-Oryol are twinned with it; Tokyo is not.
+Oryol are twinned with it; Tokyo is not. Request bodies come from
+``tests.factories.event_body``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from app.keys.models import Role
+from app.core.actors import Role
 
 
 @pytest.fixture
@@ -45,16 +44,3 @@ def kassel_key(make_key, kassel):
 @pytest.fixture
 def mary_key(make_key, mary):
     return make_key(Role.coordinator, mary)
-
-
-def event_body(host, guests, **fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "kind": "delegation_visit",
-        "title": "Delegation from Mary",
-        "host_city_id": host.id,
-        "guest_city_ids": [g.id for g in guests],
-        "starts_at": "2027-05-20T10:00",
-        "ends_at": "2027-05-22T18:00",
-    }
-    body.update(fields)
-    return {k: v for k, v in body.items() if v is not None}

@@ -14,27 +14,24 @@ import pytest
 from sqlalchemy import delete
 from sqlmodel import col
 
-from app.cities.models import City, CityCreate, Partnership, PartnershipCreate
-from app.cities.service import create_city, create_partnership
+from app.cities.models import City, Partnership
+from app.core.actors import Actor, Role
 from app.core.db import open_session
 from app.core.errors import PreconditionFailed
 from app.events import service
-from app.events.models import Event, EventCreate, EventUpdate
-from app.keys.models import Role
+from app.events.models import Event, EventUpdate
+from tests.factories import new_city, new_event, new_partnership
 
 
 @pytest.fixture
 def committed_event(engine) -> Iterator[int]:
     with open_session(write=True, engine=engine) as s:
-        host = create_city(s, CityCreate(name="Coventry", country_code="GB"))
-        guest = create_city(s, CityCreate(name="Volgograd", country_code="RU",
-                                          timezone="Europe/Volgograd"))
+        host = new_city(s, "Coventry", "GB")
+        guest = new_city(s, "Volgograd", timezone="Europe/Volgograd")
         assert host.id is not None and guest.id is not None
-        create_partnership(s, PartnershipCreate(city_a_id=host.id, city_b_id=guest.id,
-                                                status="active"))
-        event = service.create_event(s, EventCreate(
-            kind="culture", title="Choir", host_city_id=host.id, guest_city_ids=[guest.id],
-            starts_at="2027-05-20T10:00", ends_at="2027-05-20T12:00"))
+        new_partnership(s, host, guest)
+        event = new_event(s, host, [guest], kind="culture", title="Choir", status="draft",
+                          starts_at="2027-05-20T10:00", ends_at="2027-05-20T12:00")
         s.commit()
         event_id, city_ids = event.id, [host.id, guest.id]
     assert event_id is not None
@@ -47,21 +44,19 @@ def committed_event(engine) -> Iterator[int]:
 
 
 def test_concurrent_patches_with_the_same_etag_lose_nothing(engine, committed_event):
-    from app.core.security import Principal
-
-    admin = Principal(key_id=0, role=Role.admin, city_id=None)
+    admin = Actor(role=Role.admin)
     first_holds_lock = threading.Event()
     outcomes: dict[str, Any] = {}
 
     def save(name: str, title: str, hold: bool) -> None:
         with open_session(write=True, engine=engine) as s:
             try:
-                event = service.get_event_for_update(s, committed_event, admin)
                 if hold:
+                    service.get_event_for_update(s, committed_event, admin)
                     first_holds_lock.set()
                     threading.Event().wait(0.5)  # the other request arrives meanwhile
-                service.check_if_match(event, f'"{committed_event}-1"', required=True)
-                service.update_event(s, event, EventUpdate(title=title))
+                service.update_event(s, committed_event, EventUpdate(title=title), admin,
+                                     if_match=f'"{committed_event}-1"')
                 s.commit()
                 outcomes[name] = "saved"
             except PreconditionFailed:

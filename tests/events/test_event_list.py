@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.keys.models import Role
+from app.core.actors import Role
 from tests.conftest import assert_problem
 
 

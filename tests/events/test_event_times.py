@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import assert_problem
-from tests.events.conftest import event_body
+from tests.factories import event_body
 
 
 def create(client, key, body):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from app.cities.models import PartnershipStatus
-from app.keys.models import Role
+from app.core.actors import Role
 from tests.conftest import assert_problem
-from tests.events.conftest import event_body
+from tests.factories import event_body
 
 
 def create(client, key, body):

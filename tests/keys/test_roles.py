@@ -1,58 +1,106 @@
-"""Every write endpoint against every kind of caller."""
+"""Every write endpoint against every kind of caller: the policies decide, the
+status says so. (The rows below this file's first nine were checked against the
+code from before the policies moved out of the routers: same statuses.)
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from sqlmodel import Session
 
-from app.keys.models import Role
+from app.calendars.models import FeedTokenCreate
+from app.calendars.tokens import create_feed_token
+from app.core.actors import SYSTEM, Actor, Role
 from app.keys.service import find_active_key, revoke_api_key
+from app.notifications.models import (
+    Channel,
+    Notification,
+    NotificationStatus,
+    Topic,
+    WebhookEndpointCreate,
+)
+from app.notifications.webhooks import create_endpoint
+from tests.factories import (
+    new_city,
+    new_event,
+    new_key,
+    new_participant,
+    new_partnership,
+    new_registration,
+)
 
 CALLERS = ["anonymous", "revoked", "admin", "coordinator", "coordinator_elsewhere", "partner"]
 
 
 @dataclass
 class World:
-    own: Any
-    elsewhere: Any
-    spare: Any
-    own_partnership: Any
-    foreign_partnership: Any
-    revoked_key_id: int
+    ids: dict[str, int]
     headers: dict[str, dict[str, str]]
 
 
 @pytest.fixture
-def world(session: Session, make_city, make_partnership, make_key) -> World:
-    own = make_city("Kostroma")
-    elsewhere = make_city("Mary", "TM")
-    third = make_city("Turkmenabat", "TM")
-    spare = make_city("Lanzhou", "CN", timezone="Asia/Shanghai")
-    revoked = make_key(Role.admin)
-    revoked_key = revoke_api_key(session, find_active_key(session, revoked["Authorization"][7:]).id)
+def world(session: Session) -> World:
+    """Cities, twinnings, keys of every kind, an event under way with people registered,
+    a feed token, a webhook endpoint and a dead notification; committed once."""
+    own, elsewhere, third = (new_city(session, "Kostroma"), new_city(session, "Mary", "TM"),
+                             new_city(session, "Turkmenabat", "TM"))
+    spare = new_city(session, "Lanzhou", "CN", timezone="Asia/Shanghai")
+    own_partnership = new_partnership(session, own, elsewhere)
+    foreign_partnership = new_partnership(session, elsewhere, third)
+    revoked = new_key(session, Role.admin)
+    key = find_active_key(session, revoked["Authorization"].removeprefix("Bearer "))
+    assert key is not None and key.id is not None
+    revoke_api_key(session, key.id, SYSTEM)
+    # Begun in the past, so that check-in is possible.
+    event = new_event(session, own, [elsewhere], starts_at="2020-05-20T10:00",
+                      ends_at="2021-05-01T18:00")
+    people = {name: new_participant(session, own, age=age, on=date(2020, 5, 20))
+              for name, age in (("person", 40), ("spare", 39), ("minor", 5), ("regular", 38))}
+    registrations = {name: new_registration(session, event, people[name]).id
+                     for name in ("minor", "regular")}
+    token, _ = create_feed_token(session, FeedTokenCreate(city_id=own.id), Actor(Role.admin))
+    endpoint = create_endpoint(session, WebhookEndpointCreate(
+        city_id=own.id, url="https://hooks.example.org/twinplan",
+        event_types=[Topic.event_created]), SYSTEM)
+    now = datetime.now(UTC)
+    dead = Notification(key="dead:1", message_id="msg_dead1", channel=Channel.webhook,
+                        topic=Topic.event_created, recipient=str(endpoint.id), city_id=own.id,
+                        status=NotificationStatus.dead, due_at=now, available_at=now,
+                        attempts=8)
+    session.add(dead)
+    headers = {
+        "anonymous": {},
+        "revoked": revoked,
+        "admin": new_key(session, Role.admin),
+        "coordinator": new_key(session, Role.coordinator, own),
+        "coordinator_elsewhere": new_key(session, Role.coordinator, third),
+        "partner": new_key(session, Role.partner, own),
+    }
     session.commit()
     return World(
-        own=own,
-        elsewhere=elsewhere,
-        spare=spare,
-        own_partnership=make_partnership(own, elsewhere),
-        foreign_partnership=make_partnership(elsewhere, third),
-        revoked_key_id=revoked_key.id,
-        headers={
-            "anonymous": {},
-            "revoked": revoked,
-            "admin": make_key(Role.admin),
-            "coordinator": make_key(Role.coordinator, own),
-            "coordinator_elsewhere": make_key(Role.coordinator, third),
-            "partner": make_key(Role.partner, own),
-        },
+        ids={"own": own.id, "elsewhere": elsewhere.id, "spare": spare.id,
+             "own_partnership": own_partnership.id,
+             "foreign_partnership": foreign_partnership.id, "revoked_key_id": key.id,
+             "event": event.id,
+             "person": people["person"].id, "spare_person": people["spare"].id,
+             "minor_registration": registrations["minor"],
+             "registration": registrations["regular"], "token": token.id,
+             "endpoint": endpoint.id, "dead": dead.id},
+        headers=headers,
     )
 
 
-# (name, method, path template, json body, expected status per caller)
+def _expect(admin: int, coordinator: int, elsewhere: int, partner: int) -> dict[str, int]:
+    return {"admin": admin, "coordinator": coordinator, "coordinator_elsewhere": elsewhere,
+            "partner": partner}
+
+
+# (name, method, path template, json body, expected status per caller; 401 for the rest)
 WRITES: list[tuple[str, str, str, dict[str, Any] | None, dict[str, int]]] = [
     ("create city", "POST", "/api/v1/cities",
      {"name": "Dijon", "country_code": "FR"},
@@ -76,20 +124,60 @@ WRITES: list[tuple[str, str, str, dict[str, Any] | None, dict[str, int]]] = [
      {"admin": 200, "coordinator": 403, "coordinator_elsewhere": 403, "partner": 403}),
     ("revoke API key", "POST", "/api/v1/api-keys/{revoked_key_id}/revoke", None,
      {"admin": 200, "coordinator": 403, "coordinator_elsewhere": 403, "partner": 403}),
+    ("create event", "POST", "/api/v1/events",
+     {"kind": "culture", "title": "Film week", "host_city_id": "{own}",
+      "guest_city_ids": ["{elsewhere}"], "starts_at": "2027-05-20T10:00",
+      "ends_at": "2027-05-22T18:00"},
+     _expect(201, 201, 403, 403)),
+    ("update event", "PATCH", "/api/v1/events/{event}", {"title": "Renamed"},
+     _expect(200, 200, 403, 403)),
+    ("cancel event", "POST", "/api/v1/events/{event}/cancel", {"reason": "rain"},
+     _expect(200, 200, 403, 403)),
+    ("create participant", "POST", "/api/v1/participants",
+     {"full_name": "Anna", "home_city_id": "{own}"}, _expect(201, 201, 403, 201)),
+    ("update participant", "PATCH", "/api/v1/participants/{person}", {"phone": "+7 4942 31"},
+     _expect(200, 200, 404, 200)),
+    ("erase participant", "DELETE", "/api/v1/participants/{person}", None,
+     _expect(204, 204, 404, 204)),
+    ("register", "POST", "/api/v1/events/{event}/registrations",
+     {"participant_id": "{spare_person}", "role": "delegate"}, _expect(201, 201, 403, 201)),
+    ("record consent", "POST", "/api/v1/registrations/{minor_registration}/consent",
+     {"guardian_name": "Parent"}, _expect(200, 200, 404, 200)),
+    ("cancel registration", "POST", "/api/v1/registrations/{registration}/cancel",
+     {"reason": "ill"}, _expect(200, 200, 404, 200)),
+    ("check in", "POST", "/api/v1/registrations/{registration}/check-in",
+     {"outcome": "attended"}, _expect(200, 200, 404, 403)),
+    ("issue city feed token", "POST", "/api/v1/feed-tokens", {"city_id": "{own}"},
+     _expect(201, 201, 403, 403)),
+    ("revoke feed token", "POST", "/api/v1/feed-tokens/{token}/revoke", None,
+     _expect(200, 200, 404, 404)),
+    ("change reminder rules", "PATCH", "/api/v1/cities/{own}/reminder-rules", {"hour": 10},
+     _expect(200, 200, 403, 403)),
+    ("retry notification", "POST", "/api/v1/notifications/{dead}/retry", None,
+     _expect(200, 200, 404, 403)),
+    ("create webhook endpoint", "POST", "/api/v1/webhook-endpoints",
+     {"city_id": "{own}", "url": "https://hooks.example.org/other",
+      "event_types": ["event.updated"]}, _expect(201, 201, 403, 201)),
+    ("update webhook endpoint", "PATCH", "/api/v1/webhook-endpoints/{endpoint}",
+     {"description": "city hall registry"}, _expect(200, 200, 404, 200)),
+    ("delete webhook endpoint", "DELETE", "/api/v1/webhook-endpoints/{endpoint}", None,
+     _expect(204, 204, 404, 204)),
+    ("rotate webhook secret", "POST", "/api/v1/webhook-endpoints/{endpoint}/rotate-secret",
+     None, _expect(200, 200, 404, 200)),
 ]
 
 
 def _fill(value: Any, w: World) -> Any:
-    ids = {"own": w.own.id, "spare": w.spare.id, "own_partnership": w.own_partnership.id,
-           "foreign_partnership": w.foreign_partnership.id, "revoked_key_id": w.revoked_key_id}
     if isinstance(value, str):
-        for k, v in ids.items():
+        for k, v in w.ids.items():
             if value == "{" + k + "}":
                 return v
             value = value.replace("{" + k + "}", str(v))
         return value
     if isinstance(value, dict):
         return {k: _fill(v, w) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, w) for v in value]
     return value
 
 
@@ -98,26 +186,39 @@ def _fill(value: Any, w: World) -> Any:
                          ids=[w[0] for w in WRITES])
 def test_write_endpoint_roles(client, world, caller, name, method, path, body, expected):
     want = expected.get(caller, 401)  # anonymous and revoked keys: 401
-    r = client.request(method, _fill(path, world), json=_fill(body, world),
-                       headers=world.headers[caller])
+    headers = {**world.headers[caller], "If-Match": "*"}
+    r = client.request(method, _fill(path, world), json=_fill(body, world), headers=headers)
     assert r.status_code == want, f"{name} as {caller}: {r.status_code} {r.text}"
     if want >= 400:
         assert r.headers["content-type"].startswith("application/problem+json")
-    if want == 401:
-        assert r.headers.get("www-authenticate") == "Bearer"
+
+
+def test_the_table_covers_every_write(client):
+    def shape(path: str) -> str:
+        return re.sub(r"\{[^}]+\}", "{}", path)
+
+    covered = {(method, shape(path)) for _, method, path, _, _ in WRITES}
+    spec = client.get("/openapi.json").json()["paths"]
+    writes = {
+        (method.upper(), shape(path))
+        for path, operations in spec.items()
+        for method in operations
+        if method in {"post", "put", "patch", "delete"} and path.startswith("/api/")
+    }
+    assert writes <= covered, sorted(writes - covered)
 
 
 def test_refused_write_changes_nothing(client, world):
-    before = client.get(f"/api/v1/cities/{world.own.id}").json()
-    r = client.patch(f"/api/v1/cities/{world.own.id}", json={"name": "Hacked"},
+    before = client.get(f"/api/v1/cities/{world.ids['own']}").json()
+    r = client.patch(f"/api/v1/cities/{world.ids['own']}", json={"name": "Hacked"},
                      headers=world.headers["coordinator_elsewhere"])
     assert r.status_code == 403
-    assert client.get(f"/api/v1/cities/{world.own.id}").json() == before
+    assert client.get(f"/api/v1/cities/{world.ids['own']}").json() == before
 
 
 def test_reading_public_data_needs_no_key(client, world):
     assert client.get("/api/v1/cities").status_code == 200
-    assert client.get(f"/api/v1/partnerships/{world.own_partnership.id}").status_code == 200
+    assert client.get(f"/api/v1/partnerships/{world.ids['own_partnership']}").status_code == 200
 
 
 def test_malformed_authorization_header_is_401(client, world):
@@ -130,6 +231,6 @@ def test_malformed_authorization_header_is_401(client, world):
 def test_a_key_can_read_itself(client, world):
     r = client.get("/api/v1/api-keys/me", headers=world.headers["coordinator"])
     assert r.status_code == 200
-    assert r.json()["role"] == "coordinator" and r.json()["city_id"] == world.own.id
+    assert r.json()["role"] == "coordinator" and r.json()["city_id"] == world.ids['own']
     assert "key" not in r.json() and "key_hash" not in r.json()
     assert client.get("/api/v1/api-keys/me").status_code == 401

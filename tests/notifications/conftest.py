@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from app.core.clock import frozen_at
 from app.core.settings import get_settings
 from app.notifications.models import Notification, NotificationStatus
-from app.notifications.worker import Worker
+from app.worker import Worker
 from tests.notifications.fakes import Receiver, SmtpServer
 
 

@@ -20,9 +20,8 @@ from typing import IO
 import pytest
 from sqlmodel import Session, col, func, select
 
+from app.core.actors import SYSTEM
 from app.core.db import make_engine
-from app.core.security import Principal
-from app.keys.models import Role
 from app.notifications import outbox
 from app.notifications.models import (
     AttemptOutcome,
@@ -35,6 +34,7 @@ from app.notifications.models import (
 )
 from app.notifications.webhooks import create_endpoint
 from tests.conftest import IS_POSTGRES
+from tests.factories import new_city
 from tests.notifications.fakes import Receiver, fail_randomly, verify
 from tests.servers import scratch_database, stop_process
 
@@ -62,18 +62,14 @@ WORKER_ENV = {
 
 def seed(url: str, receiver_url: str, count: int) -> tuple[str, dict[int, str]]:
     """An endpoint and ``count`` due webhooks; the secret and each n's message id."""
-    from app.cities.models import CityCreate
-    from app.cities.service import create_city
-
     engine = make_engine(url)
     with Session(engine) as session:
-        city = create_city(session, CityCreate(name="Kostroma", country_code="RU",
-                                               timezone="Europe/Moscow"))
+        city = new_city(session, "Kostroma")
         endpoint = create_endpoint(
             session,
             WebhookEndpointCreate(city_id=city.id or 0, url=receiver_url,
                                   event_types=[Topic.event_created]),
-            Principal(key_id=0, role=Role.admin, city_id=None),
+            SYSTEM,
         )
         ids = {}
         for n in range(count):

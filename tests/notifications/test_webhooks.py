@@ -8,9 +8,10 @@ import socket
 import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from app.keys.models import Role
+from app.core.actors import Role
 from app.notifications.models import Channel, NotificationStatus
 from tests.conftest import assert_problem
+from tests.factories import event_body, new_event
 from tests.notifications.conftest import outbox, statuses
 from tests.notifications.fakes import always, fail_first, verify
 
@@ -41,10 +42,7 @@ def register(client, headers, city, url, types=("event.created", "event.updated"
 
 
 def plan_event(client, headers, host, guests, **fields):
-    body = {"kind": "delegation_visit", "title": "Delegation from Mary",
-            "host_city_id": host.id, "guest_city_ids": [g.id for g in guests],
-            "starts_at": "2027-05-20T10:00", "ends_at": "2027-05-22T18:00",
-            "status": "planned"} | fields
+    body = event_body(host, guests, **({"status": "planned"} | fields))
     response = client.post("/api/v1/events", headers=headers, json=body)
     assert response.status_code == 201, response.text
     return response
@@ -282,15 +280,10 @@ def test_a_private_event_is_not_sent_to_guests(client, kostroma, mary, kostroma_
 
 def test_a_rolled_back_change_leaves_no_message(client, session, kostroma, mary, kostroma_key,
                                                 receiver):
-    from app.events.models import EventCreate
-    from app.events.service import create_event
-
     register(client, kostroma_key, kostroma, receiver.url)
     savepoint = session.begin_nested()
-    create_event(session, EventCreate.model_validate(
-        {"kind": "seminar", "title": "Urban management", "host_city_id": kostroma.id,
-         "guest_city_ids": [mary.id], "starts_at": "2027-05-20T10:00",
-         "ends_at": "2027-05-20T18:00", "status": "planned"}))
+    new_event(session, kostroma, [mary], kind="seminar", title="Urban management",
+              starts_at="2027-05-20T10:00", ends_at="2027-05-20T18:00")
     assert len(outbox(session, channel=Channel.webhook)) == 1
     savepoint.rollback()
     assert outbox(session) == []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from app.core.actors import SYSTEM
 from app.core.settings import Settings
-from app.keys.models import Role
 from app.notifications import outbox as outbox_module
 from app.notifications.models import Channel, NotificationStatus, Topic
 from app.notifications.webhooks import create_endpoint
@@ -16,7 +16,6 @@ from tests.notifications.fakes import verify
 
 @pytest.fixture
 def endpoint(session, make_city, receiver):
-    from app.core.security import Principal
     from app.notifications.models import WebhookEndpointCreate
 
     city = make_city("Kostroma")
@@ -24,7 +23,7 @@ def endpoint(session, make_city, receiver):
         session,
         WebhookEndpointCreate(city_id=city.id, url=receiver.url,
                               event_types=[Topic.event_created]),
-        Principal(key_id=0, role=Role.admin, city_id=None),
+        SYSTEM,
     )
     session.commit()
     return created
@@ -93,7 +92,7 @@ def test_a_dead_workers_rows_are_taken_over_after_the_lease(session, endpoint, r
 def test_a_late_record_does_not_overwrite_the_new_owner(session, endpoint, receiver,
                                                          make_worker, clock):
     from app.notifications.models import AttemptOutcome
-    from app.notifications.worker import Outcome
+    from app.worker import Outcome
 
     queue(session, endpoint, 1)
     slow = make_worker("slow", worker_lease_seconds=120)

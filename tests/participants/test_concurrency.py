@@ -6,21 +6,17 @@ PostgreSQL: 4 uvicorn workers. SQLite: 1 process (its writes serialise).
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 import httpx
 import pytest
 from sqlmodel import Session, col, select
 
-from app.cities.models import CityCreate, PartnershipCreate
-from app.cities.service import create_city, create_partnership
+from app.core.actors import Role
 from app.core.db import make_engine
-from app.events.models import Event, EventGuest
-from app.keys.models import Role
-from app.keys.service import create_api_key
-from app.participants.models import Participant, Registration, RegistrationStatus
+from app.participants.models import Registration, RegistrationStatus
 from tests.conftest import IS_POSTGRES
+from tests.factories import new_city, new_event, new_key, new_participant, new_partnership
 from tests.servers import running_server, scratch_database
 
 pytestmark = pytest.mark.slow
@@ -29,55 +25,27 @@ WORKERS = 4 if IS_POSTGRES else 1
 PLACES, CROWD, DOUBLE_BOOKERS = 50, 300, 60
 
 
-def _event(
-    session: Session, host_id: int, guest_id: int, title: str, start: datetime, capacity: int | None
-) -> int:
-    tz = ZoneInfo("Europe/Moscow")
-    end = start + timedelta(days=2)
-    event = Event(
-        kind="sports",
-        title=title,
-        host_city_id=host_id,
-        capacity=capacity,
-        status="planned",
-        timezone="Europe/Moscow",
-        starts_at_local=start,
-        ends_at_local=end,
-        starts_at_utc=start.replace(tzinfo=tz).astimezone(UTC),
-        ends_at_utc=end.replace(tzinfo=tz).astimezone(UTC),
-    )
-    session.add(event)
-    session.flush()
-    session.add(EventGuest(event_id=event.id, city_id=guest_id))
-    return event.id or 0
-
-
 def _seed(url: str) -> dict:
     engine = make_engine(url)
     with Session(engine) as session:
-        host = create_city(
-            session, CityCreate(name="Volgograd", country_code="RU", timezone="Europe/Volgograd")
-        )
-        guest = create_city(session, CityCreate(name="Coventry", country_code="GB"))
-        create_partnership(
-            session, PartnershipCreate(city_a_id=host.id, city_b_id=guest.id, status="active")
-        )
-        tournament = _event(
-            session, host.id, guest.id, "Tournament", datetime(2027, 6, 1, 10), PLACES
-        )
-        left = _event(session, host.id, guest.id, "Left", datetime(2027, 7, 1, 10), None)
-        right = _event(session, host.id, guest.id, "Right", datetime(2027, 7, 2, 10), None)
+        host = new_city(session, "Volgograd", timezone="Europe/Volgograd")
+        guest = new_city(session, "Coventry", "GB")
+        new_partnership(session, host, guest)
+
+        def event(title: str, start: datetime, capacity: int | None = None) -> int:
+            made = new_event(session, host, [guest], kind="sports", title=title, start=start,
+                             days=2, capacity=capacity, timezone="Europe/Moscow")
+            return made.id or 0
+
+        tournament = event("Tournament", datetime(2027, 6, 1, 10), PLACES)
+        left = event("Left", datetime(2027, 7, 1, 10))
+        right = event("Right", datetime(2027, 7, 2, 10))
         people = [
-            Participant(
-                full_name=f"Athlete {i}",
-                home_city_id=guest.id,
-                birth_date=date(1990, 1, 1),
-                email=f"a{i}@example.org",
-            )
+            new_participant(session, guest, full_name=f"Athlete {i}",
+                            birth_date=date(1990, 1, 1), email=f"a{i}@example.org")
             for i in range(CROWD + DOUBLE_BOOKERS)
         ]
-        session.add_all(people)
-        _, secret = create_api_key(session, name="load", role=Role.coordinator, city_id=guest.id)
+        headers = new_key(session, Role.coordinator, guest, name="load")
         session.commit()
         ids = [p.id for p in people]
     engine.dispose()
@@ -86,7 +54,7 @@ def _seed(url: str) -> dict:
         "left": left,
         "right": right,
         "people": ids,
-        "headers": {"Authorization": f"Bearer {secret}"},
+        "headers": headers,
     }
 
 

@@ -49,10 +49,12 @@ def test_never_visible_to_anonymous_or_other_cities(client, guest, guest_key, ma
     assert_problem(new_person(client, other, guest), 403)
 
 
-def test_host_coordinator_sees_registered_people(client, guest, guest_key, host_key, event_factory):
+def test_host_coordinator_sees_registered_people(
+    client, host, guest, guest_key, host_key, make_event
+):
     pid = new_person(client, guest_key, guest, birth_date="1990-01-01").json()["id"]
     assert_problem(client.get(f"/api/v1/participants/{pid}", headers=host_key), 404)
-    event = event_factory()
+    event = make_event(host, [guest])
     client.post(
         f"/api/v1/events/{event.id}/registrations",
         json={"participant_id": pid, "role": "delegate"},
@@ -62,10 +64,10 @@ def test_host_coordinator_sees_registered_people(client, guest, guest_key, host_
     assert client.get("/api/v1/participants", headers=host_key).json()["total"] == 1
 
 
-def test_export_and_erase(client, guest, guest_key, admin, event_factory):
+def test_export_and_erase(client, host, guest, guest_key, admin, make_event):
     pid = new_person(client, guest_key, guest, birth_date="1990-01-01").json()["id"]
-    past = event_factory(start=datetime(2026, 6, 1, 9))
-    future = event_factory(start=datetime(2027, 6, 1, 9), capacity=1)
+    past = make_event(host, [guest], start=datetime(2026, 6, 1, 9))
+    future = make_event(host, [guest], start=datetime(2027, 6, 1, 9), capacity=1)
     for e in (past, future):
         client.post(
             f"/api/v1/events/{e.id}/registrations",

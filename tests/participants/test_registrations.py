@@ -16,17 +16,17 @@ def reg(client, key, event, person, role="delegate"):
     )
 
 
-def test_adult_is_confirmed(client, guest_key, event_factory, person_factory):
-    r = reg(client, guest_key, event_factory(), person_factory())
+def test_adult_is_confirmed(client, guest_key, host, guest, make_event, make_participant):
+    r = reg(client, guest_key, make_event(host, [guest]), make_participant(guest))
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "confirmed" and not r.json()["is_minor"]
 
 
 def test_capacity_then_waitlist_in_order_and_promotion(
-    client, guest_key, event_factory, person_factory
+    client, guest_key, host, guest, make_event, make_participant
 ):
-    event = event_factory(capacity=2)
-    ids = [reg(client, guest_key, event, person_factory()).json() for _ in range(4)]
+    event = make_event(host, [guest], capacity=2)
+    ids = [reg(client, guest_key, event, make_participant(guest)).json() for _ in range(4)]
     assert [r["status"] for r in ids] == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
     assert [r["waitlist_position"] for r in ids] == [None, None, 1, 2]
     r = client.post(
@@ -40,23 +40,26 @@ def test_capacity_then_waitlist_in_order_and_promotion(
 
 
 def test_cancelling_a_waitlisted_place_promotes_nobody(
-    client, guest_key, event_factory, person_factory
+    client, guest_key, host, guest, make_event, make_participant
 ):
-    event = event_factory(capacity=1)
-    regs = [reg(client, guest_key, event, person_factory()).json() for _ in range(3)]
+    event = make_event(host, [guest], capacity=1)
+    regs = [reg(client, guest_key, event, make_participant(guest)).json() for _ in range(3)]
     client.post(f"/api/v1/registrations/{regs[1]['id']}/cancel", headers=guest_key)
     last = client.get(f"/api/v1/registrations/{regs[2]['id']}", headers=guest_key).json()
     assert last["status"] == "waitlisted" and last["waitlist_position"] == 1
 
 
 def test_minor_pending_until_consent_and_counts_against_capacity(
-    client, guest_key, event_factory, person_factory
+    client, guest_key, host, guest, make_event, make_participant
 ):
-    event = event_factory(capacity=1)
-    kid = person_factory(age=15, guardian_name="Ann Parent", guardian_email="ann@example.org")
+    event = make_event(host, [guest], capacity=1)
+    kid = make_participant(
+        guest, age=15, guardian_name="Ann Parent", guardian_email="ann@example.org"
+    )
     r = reg(client, guest_key, event, kid, role="student").json()
     assert r["status"] == "pending_consent" and r["is_minor"]
-    assert reg(client, guest_key, event, person_factory()).json()["status"] == "waitlisted"
+    second = reg(client, guest_key, event, make_participant(guest)).json()
+    assert second["status"] == "waitlisted"
     c = client.post(f"/api/v1/registrations/{r['id']}/consent", headers=guest_key)
     assert c.status_code == 200, c.text
     assert c.json()["status"] == "confirmed" and c.json()["consent_by"] == "Ann Parent"
@@ -68,21 +71,24 @@ def test_minor_pending_until_consent_and_counts_against_capacity(
 
 
 def test_age_is_judged_on_the_first_day_in_the_event_timezone(
-    client, guest_key, event_factory, person_factory
+    client, guest_key, host, guest, make_event, make_participant
 ):
     # 18th birthday on the first day: an adult; the day before: a minor.
-    event = event_factory(start=datetime(2027, 6, 1, 0, 30))
-    turning = person_factory(age=None, birth_date=date(2009, 6, 1))
+    event = make_event(host, [guest], start=datetime(2027, 6, 1, 0, 30))
+    turning = make_participant(guest, age=None, birth_date=date(2009, 6, 1))
     assert reg(client, guest_key, event, turning).json()["is_minor"] is False
-    other = event_factory(start=datetime(2027, 8, 1, 9, 0))
-    tomorrow = person_factory(age=None, birth_date=date(2009, 8, 2))
+    other = make_event(host, [guest], start=datetime(2027, 8, 1, 9, 0))
+    tomorrow = make_participant(guest, age=None, birth_date=date(2009, 8, 2))
     assert reg(client, guest_key, other, tomorrow).json()["is_minor"] is True
 
 
-def test_school_exchange_needs_chaperones(client, guest_key, event_factory, person_factory):
-    event = event_factory(kind="school_exchange", chaperone_ratio=2)
+def test_school_exchange_needs_chaperones(
+    client, guest_key, host, guest, make_event, make_participant
+):
+    event = make_event(host, [guest], kind="school_exchange", chaperone_ratio=2)
     kids = [
-        reg(client, guest_key, event, person_factory(age=14), "student").json() for _ in range(3)
+        reg(client, guest_key, event, make_participant(guest, age=14), "student").json()
+        for _ in range(3)
     ]
     problem = assert_problem(
         client.post(f"/api/v1/registrations/{kids[0]['id']}/consent", headers=guest_key),
@@ -90,7 +96,8 @@ def test_school_exchange_needs_chaperones(client, guest_key, event_factory, pers
         contains="1 more adult chaperone",
     )
     assert problem["chaperones_missing"] == 1
-    assert reg(client, guest_key, event, person_factory(age=40), "chaperone").status_code == 201
+    adult = make_participant(guest, age=40)
+    assert reg(client, guest_key, event, adult, "chaperone").status_code == 201
     for k in kids[:2]:
         assert (
             client.post(f"/api/v1/registrations/{k['id']}/consent", headers=guest_key).status_code
@@ -103,27 +110,33 @@ def test_school_exchange_needs_chaperones(client, guest_key, event_factory, pers
     )
 
 
-def test_minor_cannot_be_a_chaperone(client, guest_key, event_factory, person_factory):
-    event = event_factory(kind="youth_exchange")
+def test_minor_cannot_be_a_chaperone(
+    client, guest_key, host, guest, make_event, make_participant
+):
+    event = make_event(host, [guest], kind="youth_exchange")
     assert_problem(
-        reg(client, guest_key, event, person_factory(age=16), "chaperone"), 422, contains="adult"
+        reg(client, guest_key, event, make_participant(guest, age=16), "chaperone"),
+        422,
+        contains="adult",
     )
 
 
-def test_school_exchange_needs_birth_dates(client, guest_key, event_factory, person_factory):
-    event = event_factory(kind="school_exchange")
+def test_school_exchange_needs_birth_dates(
+    client, guest_key, host, guest, make_event, make_participant
+):
+    event = make_event(host, [guest], kind="school_exchange")
     assert_problem(
-        reg(client, guest_key, event, person_factory(age=None), "student"),
+        reg(client, guest_key, event, make_participant(guest, age=None), "student"),
         422,
         contains="birth date",
     )
 
 
-def test_no_double_booking(client, guest_key, event_factory, person_factory):
-    first = event_factory(title="Sports week", start=datetime(2027, 6, 1, 9))
-    clash = event_factory(title="Seminar", start=datetime(2027, 6, 3, 9))
-    later = event_factory(title="Later", start=datetime(2027, 6, 4, 9, 0), days=1)
-    person = person_factory()
+def test_no_double_booking(client, guest_key, host, guest, make_event, make_participant):
+    first = make_event(host, [guest], title="Sports week", start=datetime(2027, 6, 1, 9))
+    clash = make_event(host, [guest], title="Seminar", start=datetime(2027, 6, 3, 9))
+    later = make_event(host, [guest], title="Later", start=datetime(2027, 6, 4, 9, 0), days=1)
+    person = make_participant(guest)
     assert reg(client, guest_key, first, person).status_code == 201
     assert_problem(reg(client, guest_key, first, person), 409, contains="already registered")
     assert_problem(reg(client, guest_key, clash, person), 409, contains="'Sports week'")
@@ -131,29 +144,35 @@ def test_no_double_booking(client, guest_key, event_factory, person_factory):
     assert reg(client, guest_key, later, person).status_code == 201
 
 
-def test_cancelled_registration_frees_the_person(client, guest_key, event_factory, person_factory):
-    event = event_factory()
-    person = person_factory()
+def test_cancelled_registration_frees_the_person(
+    client, guest_key, host, guest, make_event, make_participant
+):
+    event = make_event(host, [guest])
+    person = make_participant(guest)
     r = reg(client, guest_key, event, person).json()
     client.post(f"/api/v1/registrations/{r['id']}/cancel", headers=guest_key)
     assert reg(client, guest_key, event, person).status_code == 201
 
 
-def test_deadline_and_closed_events(client, guest_key, event_factory, person_factory):
+def test_deadline_and_closed_events(
+    client, guest_key, host, guest, make_event, make_participant
+):
     deadline = datetime(2027, 5, 1, tzinfo=UTC)
-    event = event_factory(registration_deadline=deadline)
+    event = make_event(host, [guest], registration_deadline=deadline)
     with frozen_at(datetime(2027, 5, 2, tzinfo=UTC)):
-        assert_problem(reg(client, guest_key, event, person_factory()), 409, contains="closed")
+        late = reg(client, guest_key, event, make_participant(guest))
+        assert_problem(late, 409, contains="closed")
     with frozen_at(datetime(2027, 4, 30, tzinfo=UTC)):
-        assert reg(client, guest_key, event, person_factory()).status_code == 201
+        assert reg(client, guest_key, event, make_participant(guest)).status_code == 201
     for status in ("cancelled", "completed"):
-        closed = event_factory(status=status, start=datetime(2028, 1, 1))
-        assert_problem(reg(client, guest_key, closed, person_factory()), 409, contains=status)
+        closed = make_event(host, [guest], status=status, start=datetime(2028, 1, 1))
+        refused = reg(client, guest_key, closed, make_participant(guest))
+        assert_problem(refused, 409, contains=status)
 
 
-def test_check_in(client, host_key, guest_key, event_factory, person_factory):
-    event = event_factory()
-    r = reg(client, guest_key, event, person_factory()).json()
+def test_check_in(client, host_key, guest_key, host, guest, make_event, make_participant):
+    event = make_event(host, [guest], start=datetime(2027, 6, 1, 9))
+    r = reg(client, guest_key, event, make_participant(guest)).json()
     with frozen_at(datetime(2027, 5, 1, tzinfo=UTC)):
         assert_problem(
             client.post(
@@ -189,12 +208,12 @@ def test_check_in(client, host_key, guest_key, event_factory, person_factory):
         )
 
 
-def test_readiness(client, host_key, guest_key, event_factory, person_factory):
-    event = event_factory(kind="school_exchange", capacity=3)
-    reg(client, guest_key, event, person_factory(age=40), "chaperone")
-    reg(client, guest_key, event, person_factory(age=15, email=None), "student")
-    reg(client, guest_key, event, person_factory(age=15), "student")
-    reg(client, guest_key, event, person_factory(age=15), "student")
+def test_readiness(client, host_key, guest_key, host, guest, make_event, make_participant):
+    event = make_event(host, [guest], kind="school_exchange", capacity=3)
+    reg(client, guest_key, event, make_participant(guest, age=40), "chaperone")
+    reg(client, guest_key, event, make_participant(guest, age=15, email=None), "student")
+    reg(client, guest_key, event, make_participant(guest, age=15), "student")
+    reg(client, guest_key, event, make_participant(guest, age=15), "student")
     body = client.get(f"/api/v1/events/{event.id}/readiness", headers=host_key).json()
     assert body["confirmed"] == 1 and body["pending_consent"] == 2 and body["waitlisted"] == 1
     assert body["chaperones_missing"] == 0 and not body["ready"]
@@ -204,10 +223,10 @@ def test_readiness(client, host_key, guest_key, event_factory, person_factory):
 
 @pytest.mark.parametrize("caller", ["anonymous", "other_city", "partner_of_guest"])
 def test_who_may_register(
-    client, make_city, make_key, event_factory, person_factory, guest, caller
+    client, make_city, make_key, make_event, make_participant, host, guest, caller
 ):
-    event = event_factory()
-    person = person_factory()
+    event = make_event(host, [guest])
+    person = make_participant(guest)
     headers = {
         "anonymous": {},
         "other_city": make_key("coordinator", make_city("Dijon", "FR")),

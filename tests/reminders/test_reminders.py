@@ -9,10 +9,11 @@ from datetime import UTC, date, datetime
 import icalendar
 import pytest
 
-from app.keys.models import Role
+from app.core.actors import Role
 from app.notifications.models import Channel, NotificationStatus
 from app.reminders.service import anniversary_on, is_round_anniversary
 from tests.conftest import assert_problem
+from tests.factories import event_body
 from tests.notifications.conftest import outbox, statuses
 from tests.notifications.fakes import verify
 
@@ -47,10 +48,7 @@ def set_rules(client, headers, city, **rules):
 
 
 def plan_event(client, headers, host, guests, **fields):
-    body = {"kind": "delegation_visit", "title": "Delegation from Mary",
-            "host_city_id": host.id, "guest_city_ids": [g.id for g in guests],
-            "starts_at": "2027-05-20T10:00", "ends_at": "2027-05-22T18:00",
-            "status": "planned", "venue": "Town hall"} | fields
+    body = event_body(host, guests, **({"status": "planned", "venue": "Town hall"} | fields))
     response = client.post("/api/v1/events", headers=headers, json=body)
     assert response.status_code == 201, response.text
     return response
