@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
 from app import receivers  # noqa: F401  (connects the consumers of change facts)
@@ -18,9 +19,11 @@ from app.calendars.router import router as calendars_router
 from app.cities.router import router as cities_router
 from app.core.db import get_engine
 from app.core.errors import install_error_handlers
+from app.core.limits import BodySizeLimit
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.settings import get_settings
 from app.events.router import router as events_router
+from app.keys.auth import optional_actor
 from app.keys.router import router as keys_router
 from app.notifications.router import router as notifications_router
 from app.participants.router import router as participants_router
@@ -61,8 +64,17 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level)
-    app = FastAPI(title="Twinplan", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+    # Every endpoint judges a key that is sent, public reads included: an unknown or
+    # revoked key is 401 everywhere, never silently read as anonymous. (Routes that
+    # ask for the actor themselves share this one lookup: FastAPI caches it.)
+    # FastAPIOffline serves Swagger UI from the package's own copy: FastAPI's page
+    # loads it from a CDN, which a city hall intranet cannot reach. (No ReDoc: its
+    # page fetches a logo from its vendor's CDN.)
+    app = FastAPIOffline(title="Twinplan", version="1.0.0", description=DESCRIPTION,
+                         lifespan=lifespan, dependencies=[Depends(optional_actor)],
+                         redoc_url=None)
+    # Added last, so it runs first: the request id exists before the size is judged.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(cities_router)

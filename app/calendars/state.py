@@ -37,6 +37,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from functools import cache
 from itertools import chain
 from typing import TYPE_CHECKING, Any
@@ -326,12 +327,12 @@ class Conditions:
 
 
 def parse_http_date(value: str) -> datetime | None:
-    from email.utils import parsedate_to_datetime
-
+    """An HTTP date as a UTC instant; None for anything else, which the caller ignores
+    (RFC 9110: an invalid If-Modified-Since is ignored), years beyond 9999 included."""
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if parsed is None:
+            return None
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if parsed is None:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

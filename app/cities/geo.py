@@ -55,9 +55,18 @@ def countries() -> dict[str, str]:
     return {code: name for code, name, *_ in _tab_lines("iso3166.tab")}
 
 
+# In the zone database's files but not zones a place keeps its clocks by: the
+# machine's own zone, tzdata's placeholder, and the POSIX rules template.
+NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @cache
 def timezone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
+    """IANA zone names (links such as ``Europe/Kiev`` included), nothing else."""
+    return frozenset(
+        name for name in available_timezones()
+        if name not in NOT_PLACES and not name.startswith(("posix/", "right/"))
+    )
 
 
 @cache

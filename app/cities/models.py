@@ -40,6 +40,10 @@ Name = Annotated[str, PField(min_length=1, max_length=200)]
 WikidataId = Annotated[str, PField(max_length=20, pattern=r"^Q[1-9]\d*$", examples=["Q23438"])]
 
 
+# The folded names a city is found by (app.cities.service.search_key).
+SEARCH_KEY_LENGTH = 4000
+
+
 def _created() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
@@ -59,7 +63,7 @@ class City(CityBase, table=True):
     timezone: str = Field(max_length=64)
     alternate_names: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # Folded (lower-case ASCII) forms of every name, space-separated, for prefix search.
-    search_key: str = Field(default="", max_length=4000)
+    search_key: str = Field(default="", max_length=SEARCH_KEY_LENGTH)
     seeking_twin_in: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )

@@ -22,7 +22,7 @@ from app.cities.models import (
 )
 from app.core.db import SessionDep, TransactionalRoute
 from app.core.pagination import Page, PageDep, paginate
-from app.core.types import PathId
+from app.core.types import IdFilter, PathId
 from app.keys.auth import CurrentActor
 
 router = APIRouter(prefix="/api/v1", tags=["cities"], route_class=TransactionalRoute)
@@ -120,7 +120,7 @@ def create_partnership(
 def list_partnerships(
     session: SessionDep,
     page: PageDep,
-    city_id: int | None = None,
+    city_id: IdFilter = None,
     status: PartnershipStatus | None = None,
 ) -> object:
     items, total = paginate(session, service.partnership_query(city_id, status), page)

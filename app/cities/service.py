@@ -16,6 +16,7 @@ from app.cities import geo, policy
 from app.cities.changes import PartnershipChanged
 from app.cities.models import (
     ALLOWED_TRANSITIONS,
+    SEARCH_KEY_LENGTH,
     City,
     CityCreate,
     CityUpdate,
@@ -39,8 +40,20 @@ def fold(text: str) -> str:
 
 
 def search_key(names: Sequence[str]) -> str:
+    """The folded names, searchable by word prefix. Transliteration can make a name
+    several times longer (one Chinese character becomes a syllable); names that no
+    longer fit the column are left out of the key, the first (the city's own name)
+    never: a city stays findable by it, and nothing a caller sends overflows."""
     # A leading space lets "LIKE '% q%'" match the start of any word of any name.
-    return " " + " | ".join(fold(n) for n in names if n)
+    key = ""
+    for folded in (fold(n) for n in names if n):
+        longer = (key + " | " if key else " ") + folded
+        if len(longer) > SEARCH_KEY_LENGTH:
+            if not key:
+                return longer[:SEARCH_KEY_LENGTH]
+            break
+        key = longer
+    return key
 
 
 def resolve_timezone(

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core.settings import get_settings
+from app.core.types import MAX_ID
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
@@ -32,7 +33,9 @@ def page_params(
     limit: Annotated[int, Query(ge=1, description="Page size; capped by the server.")] = (
         DEFAULT_LIMIT
     ),
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # No list holds more rows than ids fit in; beyond, a number is invalid input
+    # (422), not a database overflow.
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> PageParams:
     return PageParams(limit=min(limit, get_settings().max_page_size), offset=offset)
 

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     uid_domain: Annotated[str | None, AfterValidator(_check_uid_domain)] = None
     log_level: Annotated[str, AfterValidator(_check_log_level)] = "INFO"
     max_page_size: int = Field(default=200, ge=1, le=10_000)
+    # Requests with a larger body are answered 413 before it is read.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
     # Per worker process. Keep workers * (pool + overflow) below PostgreSQL's
     # max_connections (100 by default); extra requests wait for a connection.
     db_pool_size: int = Field(default=5, ge=1, le=100)

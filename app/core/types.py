@@ -6,10 +6,11 @@ import re
 from datetime import date
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import AfterValidator, Field
 
-_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+# ASCII digits only: "\d" would take full-width and other scripts' digits too.
+_PARTIAL_DATE = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
 
 
 def _check_partial_date(value: str) -> str:
@@ -18,7 +19,7 @@ def _check_partial_date(value: str) -> str:
         raise ValueError("use YYYY, YYYY-MM or YYYY-MM-DD")
     year, month, day = (int(g) if g else None for g in match.groups())
     try:
-        date(year or 1, month or 1, day or 1)
+        date(year or 0, month or 1, day or 1)  # year 0000 does not exist
     except ValueError as exc:
         raise ValueError(f"not a calendar date: {exc}") from None
     return value
@@ -45,3 +46,5 @@ def partial_date_year(value: str | None) -> int | None:
 MAX_ID = 2_147_483_647
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+# A row id as a list filter (`?city_id=7`).
+IdFilter = Annotated[int | None, Query(ge=1, le=MAX_ID)]

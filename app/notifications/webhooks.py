@@ -78,17 +78,58 @@ def _check_url(url: str) -> str:
 def _is_private_host(host: str) -> bool:
     if host.lower() == "localhost" or host.lower().endswith(".localhost"):
         return True
+    address = _as_address(host)
+    # A name is checked where it is resolved, at each delivery.
+    return address is not None and not is_public_address(address)
+
+
+# IPv6 prefixes whose last 32 bits are an IPv4 address: IPv4-compatible,
+# IPv4-mapped, IPv4-translated, and the NAT64 prefixes (RFC 6052, RFC 8215).
+_IPV4_IN_LAST_32_BITS = tuple(ipaddress.IPv6Network(n) for n in (
+    "::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48",
+))
+
+
+def _as_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a URL's host denotes, in any of its spellings, or None for a name.
+
+    Besides the usual forms, the resolver reads IPv4 written short or in other
+    bases (``127.1``, ``0x7f.0.0.1``, ``2130706433``) as an address too.
+    """
+    text = host.strip("[]").split("%", 1)[0]  # no IPv6 zone
     try:
-        return _is_private_address(host)
+        return ipaddress.ip_address(text)
     except ValueError:
-        return False  # a name: checked where it is resolved, at each delivery
+        pass
+    if text and all(c in "0123456789abcdefxABCDEFX." for c in text):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(text))
+        except OSError:
+            return None
+    return None
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address an IPv6 address carries, and could be routed to."""
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    if address.teredo is not None:
+        found += address.teredo
+    if any(address in net for net in _IPV4_IN_LAST_32_BITS):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF))
+    return found
+
+
+def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable unicast, and so is every IPv4 address it embeds."""
+    candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [address]
+    if isinstance(address, ipaddress.IPv6Address):
+        candidates += _embedded_ipv4(address)
+    return all(a.is_global and not a.is_multicast for a in candidates)
 
 
 def _is_private_address(text: str) -> bool:
-    address = ipaddress.ip_address(text.split("%", 1)[0])  # no IPv6 zone
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return not address.is_global
+    address = _as_address(text)
+    return address is None or not is_public_address(address)
 
 
 class _PublicNetwork(httpcore.SyncBackend):

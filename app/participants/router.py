@@ -7,14 +7,12 @@ event it is registered for.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 from sqlmodel import Session
 
 from app.core.db import SessionDep, TransactionalRoute
 from app.core.pagination import Page, PageDep, paginate
-from app.core.types import PathId
+from app.core.types import IdFilter, PathId
 from app.keys.auth import CurrentActor
 from app.participants import service
 from app.participants.models import (
@@ -61,7 +59,7 @@ def list_participants(
     session: SessionDep,
     actor: CurrentActor,
     page: PageDep,
-    home_city_id: Annotated[int | None, Query()] = None,
+    home_city_id: IdFilter = None,
 ) -> object:
     """The people the caller may see."""
     items, total = paginate(session, service.participant_query(actor, home_city_id), page)
