@@ -509,7 +509,7 @@ def update_event(
     if guest_ids is not None:
         assert event.id is not None
         wanted = _dedupe(guest_ids)
-        current = guest_ids_of(session, [event.id])[event.id]
+        current = before_public.guest_city_ids
         added = [g for g in wanted if g not in current]
         removed = [g for g in current if g not in wanted]
         host = session.get(City, event.host_city_id)

@@ -23,10 +23,10 @@ def optional_actor(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor | None:
+    # HTTPBearer(auto_error=False) gives None for no header and for other schemes
+    # (Basic, say): those callers read as anonymous.
     if credentials is None:
         return None
-    if credentials.scheme.lower() != "bearer":
-        raise Unauthorized("use `Authorization: Bearer <api key>`")
     key = find_active_key(session, credentials.credentials)
     # End this read now: FastAPI runs the endpoint in another worker thread, and a
     # request must not hold a pooled connection while it waits for one, or 40
