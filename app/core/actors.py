@@ -42,6 +42,14 @@ class Actor:
     def is_coordinator_of(self, city_id: int) -> bool:
         return self.role is Role.coordinator and self.city_id == city_id
 
+    @property
+    def label(self) -> str:
+        """Who this is, for the records a change leaves (e.g. who recorded a consent)."""
+        if self.is_system:
+            return "system"
+        who = f"{self.role} key {self.key_id}" if self.key_id is not None else str(self.role)
+        return f"{who} of city {self.city_id}" if self.city_id is not None else who
+
     def speaks_for(self, city_id: int) -> bool:
         """A coordinator or partner system of this very city."""
         return self.role in CITY_ROLES and self.city_id == city_id

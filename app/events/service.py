@@ -227,11 +227,15 @@ def _involves(
 def _visible_or_404(
     session: Session, event: Event | None, event_id: int, actor: Actor | None
 ) -> Event:
-    if event is None or not policy.can_read_event(
-        actor, event, guest_ids_of(session, [event_id])[event_id]
-    ):
+    if event is None or not can_see(session, actor, event):
         raise NotFound(f"event {event_id} does not exist")
     return event
+
+
+def can_see(session: Session, actor: Actor | None, event: Event) -> bool:
+    """Whether the caller may know this event exists: the one visibility rule."""
+    assert event.id is not None
+    return policy.can_read_event(actor, event, guest_ids_of(session, [event.id])[event.id])
 
 
 def get_event(session: Session, event_id: int, actor: Actor | None) -> Event:

@@ -92,8 +92,20 @@ class RegistrationRole(StrEnum):
 
 
 class RegistrationStatus(StrEnum):
+    """Where a registration stands. Every status but ``waitlisted`` and ``cancelled``
+    holds one of the event's places.
+
+    - ``confirmed``: going (a minor: with a guardian's consent and enough chaperones);
+    - ``pending_consent``: a minor whose guardian has not consented yet;
+    - ``awaiting_chaperone``: a minor with consent, waiting for enough adult
+      chaperones at a school or youth exchange (confirmed as soon as there are);
+    - ``waitlisted``: no place free; moves up, first come first served;
+    - ``cancelled``; ``attended`` / ``no_show``: checked in.
+    """
+
     confirmed = "confirmed"
     pending_consent = "pending_consent"
+    awaiting_chaperone = "awaiting_chaperone"
     waitlisted = "waitlisted"
     cancelled = "cancelled"
     attended = "attended"
@@ -105,12 +117,17 @@ HOLDING = frozenset(
     {
         RegistrationStatus.confirmed,
         RegistrationStatus.pending_consent,
+        RegistrationStatus.awaiting_chaperone,
         RegistrationStatus.attended,
         RegistrationStatus.no_show,
     }
 )
 # Statuses that commit the person's time (for clash checks), waitlist included.
 ACTIVE = HOLDING | {RegistrationStatus.waitlisted}
+# Statuses that count as going (and, for adults with the role, as a chaperone).
+GOING = frozenset({RegistrationStatus.confirmed, RegistrationStatus.attended})
+# Checked in: the event happened; nothing changes these any more.
+CHECKED_IN = frozenset({RegistrationStatus.attended, RegistrationStatus.no_show})
 
 
 class Registration(SQLModel, table=True):
@@ -128,6 +145,8 @@ class Registration(SQLModel, table=True):
     is_minor: bool = Field(default=False)
     consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     consent_by: str | None = Field(default=None, max_length=200)
+    # Who recorded the consent in Twinplan (``Actor.label``), beside when (consent_at).
+    consent_recorded_by: str | None = Field(default=None, max_length=200)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancel_reason: str | None = Field(default=None, max_length=1000)
     checked_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -141,8 +160,14 @@ class RegistrationCreate(SQLModel):
 
 
 class ConsentCreate(SQLModel):
-    guardian_name: PersonName | None = PField(
-        default=None, description="Who consented (default: the guardian on record)."
+    guardian_name: PersonName = PField(
+        description="The guardian who consented. Where the participant has a guardian on "
+        "record, it must be that name (compared ignoring case and spacing), unless "
+        "`guardian_changed` is true."
+    )
+    guardian_changed: bool = PField(
+        default=False,
+        description="The consenting guardian replaces the one on record, which is updated.",
     )
 
 
@@ -164,6 +189,7 @@ class RegistrationPublic(SQLModel):
     waitlist_position: int | None = None
     consent_at: datetime | None
     consent_by: str | None
+    consent_recorded_by: str | None
     cancelled_at: datetime | None
     cancel_reason: str | None
     checked_in_at: datetime | None
@@ -171,22 +197,52 @@ class RegistrationPublic(SQLModel):
     updated_at: datetime
 
 
+class ProblemKind(StrEnum):
+    event_not_going_ahead = "event_not_going_ahead"
+    overbooked = "overbooked"
+    consent_missing = "consent_missing"
+    chaperone_missing = "chaperone_missing"
+    unreachable = "unreachable"
+    birth_date_missing = "birth_date_missing"
+
+
+class ReadinessProblem(SQLModel):
+    """One thing to fix before departure; people's problems name the person."""
+
+    kind: ProblemKind
+    detail: str
+    participant_id: int | None = None
+    registration_id: int | None = None
+    name: str | None = None
+
+
 class Readiness(SQLModel):
     """What a coordinator checks the week before departure."""
 
     event_id: int
+    event_status: str
     capacity: int | None
+    held: int = PField(description="Places held: confirmed, awaiting consent or chaperones, "
+                       "checked in.")
+    overbooked: int = PField(description="Places held beyond capacity. Cutting capacity "
+                             "below the places held is refused (409), so this flags data "
+                             "stored before that rule.")
     confirmed: int
     pending_consent: int
+    awaiting_chaperone: int
     waitlisted: int
     cancelled: int
     minors: int
     adult_chaperones: int
     chaperone_ratio: int
     chaperones_missing: int
-    without_contact: list[int] = PField(description="Participant ids with neither email nor phone.")
+    without_contact: list[int] = PField(
+        description="Participant ids with no way to reach them: neither email nor phone "
+        "(for a minor, nor a guardian's email)."
+    )
     without_birth_date: list[int]
-    ready: bool
+    problems: list[ReadinessProblem]
+    ready: bool = PField(description="Going ahead (planned or confirmed) with no problem left.")
 
 
 class ParticipantExport(SQLModel):

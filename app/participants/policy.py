@@ -95,6 +95,11 @@ def can_register(
     )
 
 
+def can_record_consent(actor: Actor, participant: Participant) -> bool:
+    """A guardian's consent is recorded by the child's own city, never by the host."""
+    return speaks_for_home_city(actor, participant)
+
+
 def can_manage_registration(actor: Actor, event: Event, participant: Participant) -> bool:
     """Consent, cancel, read one registration: the host's side, or the person's home city."""
     return can_run_event(actor, event) or speaks_for_home_city(actor, participant)

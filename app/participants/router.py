@@ -7,7 +7,9 @@ event it is registered for.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 from sqlmodel import Session
 
 from app.core.db import SessionDep, TransactionalRoute
@@ -27,6 +29,7 @@ from app.participants.models import (
     Registration,
     RegistrationCreate,
     RegistrationPublic,
+    RegistrationRole,
     RegistrationStatus,
 )
 
@@ -91,7 +94,9 @@ def export_participant(
     participant = service.get_participant(session, participant_id, actor)
     return ParticipantExport(
         participant=ParticipantPublic.model_validate(participant),
-        registrations=_public(session, service.registrations_of(session, participant_id)),
+        registrations=_public(
+            session, service.registrations_of(session, participant_id, actor)
+        ),
     )
 
 
@@ -119,10 +124,20 @@ def register(
 
 @router.get("/events/{event_id}/registrations", response_model=Page[RegistrationPublic])
 def list_registrations(
-    event_id: PathId, session: SessionDep, actor: CurrentActor, page: PageDep
+    event_id: PathId,
+    session: SessionDep,
+    actor: CurrentActor,
+    page: PageDep,
+    status: Annotated[
+        list[RegistrationStatus], Query(description="Only these statuses (repeatable).")
+    ] = [],  # noqa: B006 (FastAPI copies query defaults)
+    role: Annotated[
+        list[RegistrationRole], Query(description="Only these roles (repeatable).")
+    ] = [],  # noqa: B006
 ) -> object:
     """The event's registrations in arrival order (guest cities see their own people)."""
-    items, total = paginate(session, service.registration_query(session, event_id, actor), page)
+    query = service.registration_query(session, event_id, actor, status, role)
+    items, total = paginate(session, query, page)
     return Page(items=_public(session, items), total=total, limit=page.limit, offset=page.offset)
 
 
@@ -141,14 +156,12 @@ def read_registration(
 
 @router.post("/registrations/{registration_id}/consent", response_model=RegistrationPublic)
 def consent(
-    registration_id: PathId,
-    session: SessionDep,
-    actor: CurrentActor,
-    body: ConsentCreate | None = None,
+    registration_id: PathId, body: ConsentCreate, session: SessionDep, actor: CurrentActor
 ) -> object:
-    """Record the guardian's consent; the minor's place is confirmed."""
-    guardian = body.guardian_name if body else None
-    return _public(session, [service.record_consent(session, registration_id, guardian, actor)])[0]
+    """Record the guardian's consent (the participant's home city, or an admin). The
+    minor is `confirmed`, or `awaiting_chaperone` at a school or youth exchange that
+    needs more adult chaperones first."""
+    return _public(session, [service.record_consent(session, registration_id, body, actor)])[0]
 
 
 @router.post("/registrations/{registration_id}/cancel", response_model=RegistrationPublic)

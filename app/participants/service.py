@@ -10,6 +10,8 @@ event lock is held, so id order is arrival order and is the waitlist order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -19,18 +21,26 @@ from app.cities.models import City
 from app.core import changes, clock
 from app.core.actors import Actor
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.events.models import Event, EventGuest, EventKind
+from app.events import policy as events_policy
+from app.events import service as events_service
+from app.events.changes import EventChanged
+from app.events.models import Event, EventGuest, EventKind, EventStatus
 from app.participants import policy
 from app.participants.changes import RegistrationChanged
 from app.participants.models import (
     ACTIVE,
     ADULT_AGE,
+    CHECKED_IN,
     ERASED_NAME,
+    GOING,
     HOLDING,
+    ConsentCreate,
     Participant,
     ParticipantCreate,
     ParticipantUpdate,
+    ProblemKind,
     Readiness,
+    ReadinessProblem,
     Registration,
     RegistrationCreate,
     RegistrationRole,
@@ -67,10 +77,11 @@ def _require_host(actor: Actor, event: Event) -> None:
 
 
 def followed_event(session: Session, event_id: int, actor: Actor) -> Event:
-    """The event, if the caller's city takes part in it (or the caller is an admin)."""
-    event = session.get(Event, event_id)
-    if event is None or not policy.can_follow_event(actor, event_city_ids(session, event)):
-        raise NotFound(f"event {event_id} does not exist")
+    """The event, if the caller can see it (404 otherwise, as if missing) and its city
+    takes part in it or it is an admin (403 otherwise)."""
+    event = events_service.get_event(session, event_id, actor)
+    if not policy.can_follow_event(actor, event_city_ids(session, event)):
+        raise Forbidden("only the cities taking part in an event see its registrations")
     return event
 
 
@@ -99,11 +110,34 @@ def update_participant(
     changes = data.model_dump(exclude_unset=True)
     if "full_name" in changes and changes["full_name"] is None:
         raise Unprocessable("full_name cannot be removed", field="full_name")
+    born = participant.birth_date
     participant.sqlmodel_update(changes)
     participant.updated_at = clock.now()
     session.add(participant)
     session.flush()
+    if participant.birth_date != born:
+        # Who is a minor where follows the birth date, at every event still to come.
+        for registration in _upcoming(session, participant):
+            event = _locked_event_of(session, registration)
+            _reassess(session, event, [registration])
+            settle(session, event)
     return participant
+
+
+def _upcoming(session: Session, participant: Participant) -> list[Registration]:
+    """The person's active registrations at events that have not ended."""
+    return list(
+        session.exec(
+            select(Registration)
+            .join(Event, col(Event.id) == Registration.event_id)
+            .where(
+                Registration.participant_id == participant.id,
+                col(Registration.status).in_(list(ACTIVE - CHECKED_IN)),
+                col(Event.ends_at_utc) > clock.now(),
+            )
+            .order_by(col(Registration.id))
+        ).all()
+    )
 
 
 def participant_query(actor: Actor, home_city_id: int | None) -> Any:
@@ -128,16 +162,7 @@ def erase_participant(session: Session, participant_id: int, actor: Actor) -> No
     if participant.erased_at is not None:
         return
     now = clock.now()
-    upcoming = session.exec(
-        select(Registration)
-        .join(Event, col(Event.id) == Registration.event_id)
-        .where(
-            Registration.participant_id == participant.id,
-            col(Registration.status).in_(list(ACTIVE)),
-            col(Event.ends_at_utc) > now,
-        )
-    ).all()
-    for registration in upcoming:
+    for registration in _upcoming(session, participant):
         _cancel(session, registration, reason="participant erased")
     for field in ("email", "phone", "birth_date", "guardian_name", "guardian_email", "notes"):
         setattr(participant, field, None)
@@ -147,22 +172,51 @@ def erase_participant(session: Session, participant_id: int, actor: Actor) -> No
     session.flush()
 
 
-def registrations_of(session: Session, participant_id: int) -> list[Registration]:
-    return list(
-        session.exec(
-            select(Registration)
-            .where(Registration.participant_id == participant_id)
-            .order_by(col(Registration.id))
-        ).all()
+def registrations_of(session: Session, participant_id: int, actor: Actor) -> list[Registration]:
+    """The person's registrations at events the caller can see."""
+    query = (
+        select(Registration)
+        .join(Event, col(Event.id) == Registration.event_id)
+        .where(Registration.participant_id == participant_id)
+        .order_by(col(Registration.id))
     )
+    visible = events_policy.readable_events(actor)
+    if visible is not None:
+        query = query.where(visible)
+    return list(session.exec(query).all())
 
 
 # Registrations -------------------------------------------------------------------
+#
+# The rules every registration of an event keeps, whatever changed last:
+#
+# 1. held places (every status but waitlisted and cancelled) never exceed capacity,
+#    and while a place is free nobody waits: the waitlist moves, first come first
+#    served, in the same transaction as whatever freed the place;
+# 2. nobody holds two active registrations (waitlist included) in overlapping
+#    events; a cancelled event holds none and so blocks nothing;
+# 3. a minor is confirmed only with a guardian's consent on record and, at school
+#    and youth exchanges, enough confirmed adult chaperones (one per
+#    ``chaperone_ratio`` minors); a minor with consent waits as
+#    ``awaiting_chaperone`` until there are, and goes back to it when a chaperone
+#    drops out (latest confirmed first).
+#
+# ``settle`` restores 1 and 3 after any change; changes that cannot be settled
+# without taking a place away (a capacity cut below the places held, a move that
+# makes someone's registrations overlap, a chaperone who would become a minor)
+# are refused with 409. Every registration that moves records a
+# ``RegistrationChanged`` fact, which the outbox sends to the host and the
+# person's home city.
 
 
 def _lock(session: Session, model: Any, row_id: int) -> Any:
     """Load a row with a write lock (PostgreSQL); SQLite's write lock is already held."""
-    return session.exec(select(model).where(model.id == row_id).with_for_update()).first()
+    return session.exec(
+        select(model)
+        .where(model.id == row_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 def _held_places(session: Session, event_id: int) -> int:
@@ -181,28 +235,48 @@ def _check_open(event: Event) -> None:
         raise Conflict(f"registrations for event {event.id} closed at {deadline.isoformat()}")
 
 
-def _check_no_clash(session: Session, participant: Participant, event: Event) -> None:
-    rows = session.exec(
-        select(Registration, Event)
-        .join(Event, col(Event.id) == Registration.event_id)
-        .where(
-            Registration.participant_id == participant.id,
-            col(Registration.status).in_(list(ACTIVE)),
-            col(Event.starts_at_utc) < event.ends_at_utc,
-            col(Event.ends_at_utc) > event.starts_at_utc,
-        )
-    ).all()
-    for registration, other in rows:
+def _clashes(
+    session: Session, participant_ids: list[int], starts: datetime, ends: datetime
+) -> list[tuple[Registration, Event]]:
+    """The active registrations of these people in events overlapping [starts, ends)."""
+    return list(
+        session.exec(
+            select(Registration, Event)
+            .join(Event, col(Event.id) == Registration.event_id)
+            .where(
+                col(Registration.participant_id).in_(participant_ids),
+                col(Registration.status).in_(list(ACTIVE)),
+                col(Event.starts_at_utc) < ends,
+                col(Event.ends_at_utc) > starts,
+            )
+            .order_by(col(Registration.id))
+        ).all()
+    )
+
+
+def _check_no_clash(
+    session: Session, participant: Participant, event: Event, actor: Actor
+) -> None:
+    assert participant.id is not None
+    for registration, other in _clashes(
+        session, [participant.id], event.starts_at_utc, event.ends_at_utc
+    ):
         if other.id == event.id:
             raise Conflict(
                 f"participant {participant.id} is already registered for this event "
                 f"(registration {registration.id})",
                 registration_id=registration.id,
             )
+        if events_service.can_see(session, actor, other):
+            raise Conflict(
+                f"participant {participant.id} already holds a registration for "
+                f"'{other.title}' (event {other.id}), which overlaps this one",
+                event_id=other.id,
+            )
+        # An event the caller may not see is not named, not even by id.
         raise Conflict(
-            f"participant {participant.id} already holds a registration for "
-            f"'{other.title}' (event {other.id}), which overlaps this one",
-            event_id=other.id,
+            f"participant {participant.id} already holds a registration for another "
+            "event that overlaps this one"
         )
 
 
@@ -211,26 +285,209 @@ def _is_minor(participant: Participant, event: Event) -> bool:
     return age is not None and age < ADULT_AGE
 
 
+def _move(
+    session: Session,
+    registration: Registration,
+    status: RegistrationStatus,
+    **fields: Any,
+) -> None:
+    """Move a registration to ``status`` and tell those who follow it."""
+    before = RegistrationStatus(registration.status)
+    registration.status = status
+    registration.sqlmodel_update(fields)
+    registration.updated_at = clock.now()
+    session.add(registration)
+    session.flush()
+    changes.record(session, RegistrationChanged.of(registration, before=before))
+
+
+def _of_event(session: Session, event: Event, statuses: Any) -> list[Registration]:
+    return list(
+        session.exec(
+            select(Registration)
+            .where(Registration.event_id == event.id, col(Registration.status).in_(list(statuses)))
+            .order_by(col(Registration.id))
+        ).all()
+    )
+
+
+def _chaperone_counts(session: Session, event: Event) -> tuple[int, int]:
+    """(confirmed minors, confirmed adult chaperones)."""
+    rows = session.exec(
+        select(Registration.is_minor, Registration.role, func.count())
+        .where(Registration.event_id == event.id, col(Registration.status).in_(list(GOING)))
+        .group_by(col(Registration.is_minor), col(Registration.role))
+    ).all()
+    minors = sum(n for minor, _role, n in rows if minor)
+    chaperones = sum(
+        n for minor, role, n in rows if not minor and role == RegistrationRole.chaperone
+    )
+    return minors, chaperones
+
+
 def chaperone_shortfall(session: Session, event: Event, extra_minors: int = 0) -> int:
     """How many more adult chaperones the event needs for its confirmed minors."""
     if event.kind not in CHAPERONE_RULE_KINDS:
         return 0
-    rows = session.exec(
-        select(Registration.is_minor, Registration.role, func.count())
-        .where(
-            Registration.event_id == event.id,
-            col(Registration.status).in_(
-                [RegistrationStatus.confirmed, RegistrationStatus.attended]
-            ),
-        )
-        .group_by(col(Registration.is_minor), col(Registration.role))
-    ).all()
-    minors = extra_minors + sum(n for minor, _role, n in rows if minor)
-    chaperones = sum(
-        n for minor, role, n in rows if not minor and role == RegistrationRole.chaperone
-    )
-    needed = -(-minors // event.chaperone_ratio)  # ceiling division
+    minors, chaperones = _chaperone_counts(session, event)
+    needed = -(-(minors + extra_minors) // event.chaperone_ratio)  # ceiling division
     return max(0, needed - chaperones)
+
+
+def _promote_waitlist(session: Session, event: Event) -> None:
+    """Give every free place to the waitlist, first come first served."""
+    query = select(Registration).where(
+        Registration.event_id == event.id,
+        Registration.status == RegistrationStatus.waitlisted,
+    ).order_by(col(Registration.id))
+    if event.capacity is not None:
+        free = event.capacity - _held_places(session, event.id or 0)
+        if free <= 0:
+            return
+        query = query.limit(free)
+    for registration in session.exec(query).all():
+        minor = registration.is_minor
+        # A minor moving up waits for consent, or for chaperones if consent is on record.
+        status = (
+            RegistrationStatus.confirmed if not minor
+            else RegistrationStatus.awaiting_chaperone if registration.consent_at
+            else RegistrationStatus.pending_consent
+        )
+        _move(session, registration, status)
+
+
+def _balance_chaperones(session: Session, event: Event) -> None:
+    """Confirm minors awaiting chaperones while there are enough; send the latest
+    confirmed back to waiting when there are too few."""
+    awaiting = RegistrationStatus.awaiting_chaperone
+    if event.kind not in CHAPERONE_RULE_KINDS:
+        for registration in _of_event(session, event, {awaiting}):
+            _move(session, registration, RegistrationStatus.confirmed)
+        return
+    minors, chaperones = _chaperone_counts(session, event)
+    room = chaperones * event.chaperone_ratio - minors
+    if room > 0:
+        for registration in _of_event(session, event, {awaiting})[:room]:
+            _move(session, registration, RegistrationStatus.confirmed)
+    elif room < 0:
+        confirmed_minors = [
+            r for r in _of_event(session, event, {RegistrationStatus.confirmed}) if r.is_minor
+        ]
+        # Those who checked in stay checked in: only confirmed minors go back.
+        for registration in confirmed_minors[::-1][: -room]:
+            _move(session, registration, awaiting)
+
+
+def settle(session: Session, event: Event) -> None:
+    """Bring the event's registrations back to the rules above, after anything that
+    changed them or the event. The caller holds the event's lock."""
+    if event.status == EventStatus.cancelled:
+        for registration in _of_event(session, event, ACTIVE - CHECKED_IN):
+            _move(
+                session,
+                registration,
+                RegistrationStatus.cancelled,
+                cancelled_at=clock.now(),
+                cancel_reason=f"event cancelled: {event.cancel_reason}"[:1000],
+            )
+        return
+    if not event.is_active:
+        return
+    _promote_waitlist(session, event)
+    _balance_chaperones(session, event)
+
+
+def _reassess(session: Session, event: Event, registrations: list[Registration]) -> None:
+    """Who of these is a minor on the event's (new) first day, and what follows:
+    a minor confirmed without consent waits for it; an adult waiting for consent
+    or chaperones is confirmed. A chaperone cannot become a minor, and school and
+    youth exchanges need everyone's birth date: both are refused."""
+    for registration in registrations:
+        participant = session.get(Participant, registration.participant_id)
+        assert participant is not None
+        if event.kind in CHAPERONE_RULE_KINDS and participant.birth_date is None:
+            raise Conflict(
+                f"a {event.kind} needs every participant's birth date; participant "
+                f"{participant.id} (registration {registration.id}) has none",
+                participant_id=participant.id,
+            )
+        minor = _is_minor(participant, event)
+        if minor and registration.role == RegistrationRole.chaperone:
+            raise Conflict(
+                f"participant {participant.id} would be a minor on the event's first day "
+                f"and cannot be its chaperone (registration {registration.id})",
+                participant_id=participant.id,
+            )
+        if minor == registration.is_minor:
+            continue
+        registration.is_minor = minor
+        status = RegistrationStatus(registration.status)
+        if minor and status == RegistrationStatus.confirmed and registration.consent_at is None:
+            _move(session, registration, RegistrationStatus.pending_consent)
+        elif not minor and status in (
+            RegistrationStatus.pending_consent, RegistrationStatus.awaiting_chaperone
+        ):
+            _move(session, registration, RegistrationStatus.confirmed)
+        else:
+            session.add(registration)
+            session.flush()
+
+
+@changes.receiver(EventChanged)
+def keep_registrations_within_rules(change: EventChanged, session: Session) -> None:
+    """An event changed: its registrations follow, in the same transaction.
+
+    Cancelled: every active registration is cancelled (the people are told, their
+    time is free). Capacity raised: the waitlist moves up. Capacity cut below the
+    places held: refused (409), so nobody loses a place they were given. Moved:
+    refused if someone would hold two overlapping registrations; who is a minor is
+    judged again on the new first day. Chaperone ratio or kind changed: minors are
+    confirmed or sent back to waiting for chaperones.
+    """
+    before, after = change.before, change.after
+    if before is None:
+        return
+    event = _lock(session, Event, after.id)
+    assert event is not None
+    if event.status != EventStatus.cancelled and event.capacity is not None:
+        held = _held_places(session, after.id)
+        if held > event.capacity and (before.capacity is None or event.capacity < before.capacity):
+            raise Conflict(
+                f"event {after.id} has {held} places held; capacity cannot go below that "
+                f"(cancel registrations first)",
+                places_held=held,
+            )
+    moved = (before.starts_at, before.ends_at) != (after.starts_at, after.ends_at)
+    if event.is_active and (moved or before.kind != after.kind):
+        active = _of_event(session, event, ACTIVE - CHECKED_IN)
+        if moved:
+            _check_move(session, event, active)
+        _reassess(session, event, active)
+    settle(session, event)
+
+
+def _check_move(session: Session, event: Event, active: list[Registration]) -> None:
+    people = sorted({r.participant_id for r in active})
+    if not people:
+        return
+    # Lock the people too: a registration of one of them elsewhere, running now,
+    # must see the new times or wait for them (participant, then event order is
+    # the registration path's; PostgreSQL breaks the rare cycle, answered 409).
+    for participant_id in people:
+        _lock(session, Participant, participant_id)
+    clashing = sorted({
+        registration.participant_id
+        for registration, other in _clashes(
+            session, people, event.starts_at_utc, event.ends_at_utc
+        )
+        if other.id != event.id
+    })
+    if clashing:
+        raise Conflict(
+            f"moving event {event.id} would give {len(clashing)} participant(s) two "
+            f"overlapping registrations: {', '.join(map(str, clashing))}",
+            participant_ids=clashing,
+        )
 
 
 def register(
@@ -238,10 +495,8 @@ def register(
 ) -> Registration:
     """Register a participant: a place, the consent queue, or the waitlist."""
     participant = _lock(session, Participant, data.participant_id)
-    event = _lock(session, Event, event_id)
-    if event is None:
-        raise NotFound(f"event {event_id} does not exist")
-    if participant is None:
+    event = events_service.get_event_for_update(session, event_id, actor)
+    if participant is None or not policy.can_read_participant(session, actor, participant):
         raise Unprocessable(
             f"participant {data.participant_id} does not exist", field="participant_id"
         )
@@ -252,7 +507,7 @@ def register(
     if participant.erased_at is not None:
         raise Conflict(f"participant {participant.id} was erased")
     _check_open(event)
-    _check_no_clash(session, participant, event)
+    _check_no_clash(session, participant, event, actor)
     if event.kind in CHAPERONE_RULE_KINDS and participant.birth_date is None:
         raise Unprocessable(
             f"a {event.kind} needs the participant's birth date (minors need consent)",
@@ -275,16 +530,22 @@ def register(
     session.add(registration)
     session.flush()
     changes.record(session, RegistrationChanged.of(registration, before=None))
+    if status == RegistrationStatus.confirmed and data.role is RegistrationRole.chaperone:
+        _balance_chaperones(session, event)  # minors awaiting a chaperone may go now
     return registration
 
 
 def get_registration(session: Session, registration_id: int, actor: Actor) -> Registration:
+    """A registration the caller may see: of an event it can see, and either the
+    host's side or the person's home city. 404 otherwise."""
     registration = session.get(Registration, registration_id)
     if registration is not None:
         event = session.get(Event, registration.event_id)
         participant = session.get(Participant, registration.participant_id)
         assert event is not None and participant is not None
-        if policy.can_manage_registration(actor, event, participant):
+        if events_service.can_see(session, actor, event) and policy.can_manage_registration(
+            actor, event, participant
+        ):
             return registration
     raise NotFound(f"registration {registration_id} does not exist")
 
@@ -297,63 +558,53 @@ def _locked_event_of(session: Session, registration: Registration) -> Event:
     return event
 
 
-def record_consent(
-    session: Session, registration_id: int, guardian_name: str | None, actor: Actor
-) -> Registration:
-    """Record a guardian's consent and confirm the minor's place.
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
-    At school and youth exchanges the minor is confirmed only while there are
-    enough adult chaperones; otherwise nothing is recorded and the error says
-    how many are missing.
+
+def record_consent(
+    session: Session, registration_id: int, consent: ConsentCreate, actor: Actor
+) -> Registration:
+    """Record a guardian's consent: only the participant's home city (or an admin)
+    may, naming the guardian on record (or confirming a new one).
+
+    The minor is confirmed, or, at a school or youth exchange without enough adult
+    chaperones, ``awaiting_chaperone`` until there are.
     """
     registration = get_registration(session, registration_id, actor)
+    participant = session.get(Participant, registration.participant_id)
+    assert participant is not None
+    if not policy.can_record_consent(actor, participant):
+        raise Forbidden(
+            "only the participant's home city (or an admin) records a guardian's consent"
+        )
     event = _locked_event_of(session, registration)
     if registration.status != RegistrationStatus.pending_consent:
         raise Conflict(
             f"registration {registration.id} is {registration.status}, not pending_consent"
         )
-    missing = chaperone_shortfall(session, event, extra_minors=1)
-    if missing:
-        raise Conflict(
-            f"cannot confirm another minor: {missing} more adult chaperone"
-            f"{'s' if missing > 1 else ''} needed (one per {event.chaperone_ratio} minors)",
-            chaperones_missing=missing,
+    on_record = participant.guardian_name
+    renamed = bool(on_record) and not _same_name(on_record or "", consent.guardian_name)
+    if renamed and not consent.guardian_changed:
+        raise Unprocessable(
+            f"the guardian on record is '{on_record}'; send guardian_changed: true "
+            f"to record '{consent.guardian_name}' as the new guardian",
+            field="guardian_name",
         )
-    participant = session.get(Participant, registration.participant_id)
-    registration.consent_by = guardian_name or (participant.guardian_name if participant else None)
-    registration.consent_at = registration.updated_at = clock.now()
-    registration.status = RegistrationStatus.confirmed
-    session.add(registration)
-    session.flush()
-    changes.record(
-        session, RegistrationChanged.of(registration, before=RegistrationStatus.pending_consent)
+    if not on_record or consent.guardian_changed:
+        participant.guardian_name = consent.guardian_name
+        participant.updated_at = clock.now()
+        session.add(participant)
+    waits = chaperone_shortfall(session, event, extra_minors=1) > 0
+    _move(
+        session,
+        registration,
+        RegistrationStatus.awaiting_chaperone if waits else RegistrationStatus.confirmed,
+        consent_by=consent.guardian_name,
+        consent_at=clock.now(),
+        consent_recorded_by=actor.label,
     )
     return registration
-
-
-def promote_waitlist(session: Session, event: Event) -> Registration | None:
-    """Give a free place to the first waitlisted person (caller holds the event lock)."""
-    if event.capacity is not None and _held_places(session, event.id or 0) >= event.capacity:
-        return None
-    first = session.exec(
-        select(Registration)
-        .where(
-            Registration.event_id == event.id,
-            Registration.status == RegistrationStatus.waitlisted,
-        )
-        .order_by(col(Registration.id))
-        .limit(1)
-    ).first()
-    if first is None:
-        return None
-    first.status = (
-        RegistrationStatus.pending_consent if first.is_minor else RegistrationStatus.confirmed
-    )
-    first.updated_at = clock.now()
-    session.add(first)
-    session.flush()
-    changes.record(session, RegistrationChanged.of(first, before=RegistrationStatus.waitlisted))
-    return first
 
 
 def cancel_registration(
@@ -367,29 +618,23 @@ def _cancel(session: Session, registration: Registration, *, reason: str | None)
     event = _locked_event_of(session, registration)
     if registration.status == RegistrationStatus.cancelled:
         return registration
-    if registration.status not in ACTIVE - {
-        RegistrationStatus.attended,
-        RegistrationStatus.no_show,
-    }:
+    if registration.status in CHECKED_IN:
         raise Conflict(f"registration {registration.id} is {registration.status}")
-    before = RegistrationStatus(registration.status)
-    held = before in HOLDING
-    registration.status = RegistrationStatus.cancelled
-    registration.cancel_reason = reason
-    registration.cancelled_at = registration.updated_at = clock.now()
-    session.add(registration)
-    session.flush()
-    changes.record(session, RegistrationChanged.of(registration, before=before))
-    if held and event.is_active:
-        promote_waitlist(session, event)
+    _move(
+        session,
+        registration,
+        RegistrationStatus.cancelled,
+        cancel_reason=reason,
+        cancelled_at=clock.now(),
+    )
+    settle(session, event)
     return registration
 
 
 def check_in(session: Session, registration_id: int, outcome: str, actor: Actor) -> Registration:
     """Mark a confirmed registration attended or no_show, once the event has begun."""
     registration = get_registration(session, registration_id, actor)
-    event = session.get(Event, registration.event_id)
-    assert event is not None
+    event = _locked_event_of(session, registration)
     _require_host(actor, event)
     if registration.status not in (
         RegistrationStatus.confirmed,
@@ -401,12 +646,9 @@ def check_in(session: Session, registration_id: int, outcome: str, actor: Actor)
         )
     if clock.now() < event.starts_at_utc:
         raise Conflict(f"event {event.id} has not started yet")
-    before = RegistrationStatus(registration.status)
-    registration.status = RegistrationStatus(outcome)
-    registration.checked_in_at = registration.updated_at = clock.now()
-    session.add(registration)
-    session.flush()
-    changes.record(session, RegistrationChanged.of(registration, before=before))
+    _move(session, registration, RegistrationStatus(outcome), checked_in_at=clock.now())
+    # A chaperone who did not come no longer counts.
+    _balance_chaperones(session, event)
     return registration
 
 
@@ -422,7 +664,13 @@ def waitlist_positions(session: Session, event_id: int) -> dict[int, int]:
     return {rid: pos for pos, rid in enumerate(ids, start=1) if rid is not None}
 
 
-def registration_query(session: Session, event_id: int, actor: Actor) -> Any:
+def registration_query(
+    session: Session,
+    event_id: int,
+    actor: Actor,
+    statuses: Sequence[RegistrationStatus] = (),
+    roles: Sequence[RegistrationRole] = (),
+) -> Any:
     """An event's registrations this caller may see, in arrival order."""
     event = followed_event(session, event_id, actor)
     query = select(Registration).where(Registration.event_id == event.id)
@@ -431,11 +679,25 @@ def registration_query(session: Session, event_id: int, actor: Actor) -> Any:
         query = query.join(
             Participant, col(Participant.id) == Registration.participant_id
         ).where(own_people)
+    if statuses:
+        query = query.where(col(Registration.status).in_([str(s) for s in statuses]))
+    if roles:
+        query = query.where(col(Registration.role).in_([str(r) for r in roles]))
     return query.order_by(col(Registration.id))
 
 
+def _reachable(registration: Registration, participant: Participant) -> bool:
+    """An email or phone of theirs, or, for a minor, their guardian's email."""
+    return bool(
+        participant.email
+        or participant.phone
+        or (registration.is_minor and participant.guardian_email)
+    )
+
+
 def readiness(session: Session, event_id: int, actor: Actor) -> Readiness:
-    """What still stands between an event and departure (the host's side only)."""
+    """What still stands between an event and departure (the host's side only):
+    the counts, and every problem with the person it concerns."""
     event = followed_event(session, event_id, actor)
     _require_host(actor, event)
     rows = session.exec(
@@ -447,34 +709,72 @@ def readiness(session: Session, event_id: int, actor: Actor) -> Readiness:
     counts = dict.fromkeys(RegistrationStatus, 0)
     for registration, _ in rows:
         counts[RegistrationStatus(registration.status)] += 1
-    going = [
-        (r, p) for r, p in rows if r.status in HOLDING or r.status == RegistrationStatus.waitlisted
-    ]
-    confirmed_like = (RegistrationStatus.confirmed, RegistrationStatus.attended)
-    minors = sum(1 for r, _ in going if r.is_minor and r.status in confirmed_like)
+    holding = [(r, p) for r, p in rows if r.status in HOLDING]
+    held = len(holding)
+    problems: list[ReadinessProblem] = []
+
+    def problem(kind: ProblemKind, detail: str, r: Registration | None = None,
+                p: Participant | None = None) -> None:
+        problems.append(ReadinessProblem(
+            kind=kind, detail=detail,
+            participant_id=p.id if p else None, registration_id=r.id if r else None,
+            name=p.full_name if p else None,
+        ))
+
+    if event.status not in (EventStatus.planned, EventStatus.confirmed):
+        problem(ProblemKind.event_not_going_ahead, f"the event is {event.status}")
+    overbooked = max(0, held - event.capacity) if event.capacity is not None else 0
+    if overbooked:
+        problem(ProblemKind.overbooked, f"{held} places are held for a capacity of "
+                f"{event.capacity}: {overbooked} too many")
+    minors = sum(1 for r, _ in holding if r.is_minor)
     chaperones = sum(
-        1
-        for r, _ in going
-        if r.role == RegistrationRole.chaperone and not r.is_minor and r.status in confirmed_like
+        1 for r, _ in holding
+        if r.role == RegistrationRole.chaperone and not r.is_minor and r.status in GOING
     )
-    missing = chaperone_shortfall(session, event)
-    without_contact = sorted(
-        {p.id or 0 for r, p in going if not p.email and not p.phone and r.status in HOLDING}
-    )
-    without_birth = sorted({p.id or 0 for r, p in going if p.birth_date is None})
-    pending = counts[RegistrationStatus.pending_consent]
+    missing = 0
+    if event.kind in CHAPERONE_RULE_KINDS:
+        missing = max(0, -(-minors // event.chaperone_ratio) - chaperones)
+    if missing:
+        problem(ProblemKind.chaperone_missing,
+                f"{missing} more adult chaperone{'s' if missing > 1 else ''} needed for "
+                f"{minors} minors (one per {event.chaperone_ratio})")
+    without_contact: set[int] = set()
+    without_birth: set[int] = set()
+    for r, p in holding:
+        if r.status in CHECKED_IN:
+            continue
+        if r.status == RegistrationStatus.pending_consent:
+            problem(ProblemKind.consent_missing, "no guardian's consent yet", r, p)
+        elif r.status == RegistrationStatus.awaiting_chaperone:
+            problem(ProblemKind.chaperone_missing,
+                    "consent given; waits for enough adult chaperones", r, p)
+        if not _reachable(r, p):
+            without_contact.add(p.id or 0)
+            problem(ProblemKind.unreachable, "no email or phone"
+                    + (" (nor a guardian's email)" if r.is_minor else ""), r, p)
+        if p.birth_date is None:
+            without_birth.add(p.id or 0)
+            if event.kind in CHAPERONE_RULE_KINDS:
+                problem(ProblemKind.birth_date_missing,
+                        f"no birth date (a {event.kind} needs it)", r, p)
     return Readiness(
         event_id=event.id or 0,
+        event_status=event.status,
         capacity=event.capacity,
+        held=held,
+        overbooked=overbooked,
         confirmed=counts[RegistrationStatus.confirmed] + counts[RegistrationStatus.attended],
-        pending_consent=pending,
+        pending_consent=counts[RegistrationStatus.pending_consent],
+        awaiting_chaperone=counts[RegistrationStatus.awaiting_chaperone],
         waitlisted=counts[RegistrationStatus.waitlisted],
         cancelled=counts[RegistrationStatus.cancelled],
         minors=minors,
         adult_chaperones=chaperones,
         chaperone_ratio=event.chaperone_ratio,
         chaperones_missing=missing,
-        without_contact=without_contact,
-        without_birth_date=without_birth,
-        ready=not (pending or missing or without_contact),
+        without_contact=sorted(without_contact),
+        without_birth_date=sorted(without_birth),
+        problems=problems,
+        ready=not problems,
     )

@@ -88,8 +88,13 @@ def _wtcd(session: Session, payload: dict[str, Any], rules: Rules, city: City, n
             + (f", twinned since {p.established_on}" if p.established_on else "")
             for p in plan.without_event
         ]
-    else:
+    elif plan.with_event:
         lines.append(f"Every active twinning of {city.name} has something planned. Well done.")
+    else:
+        lines += [
+            f"{city.name} has no active twinning yet. The day is a good moment to invite a "
+            "city you would like to twin with, or to renew a link that has gone quiet.",
+        ]
     if plan.with_event:
         lines += ["", "Planned:"]
         for p in plan.with_event:
@@ -104,6 +109,7 @@ def _wtcd(session: Session, payload: dict[str, Any], rules: Rules, city: City, n
         "year": year,
         "date": day.isoformat(),
         "days_before": payload["days_before"],
+        "has_active_twinning": bool(plan.with_event or plan.without_event),
         "partnerships_without_event": [
             {"partnership_id": p.partnership_id, "city_id": p.partner_city_id,
              "name": p.partner_name} for p in plan.without_event
@@ -160,8 +166,12 @@ def _event(session: Session, payload: dict[str, Any], rules: Rules, city: City, 
 
     check = readiness(session, event.id, SYSTEM)
     problems = []
+    if check.overbooked:
+        problems.append(f"{check.overbooked} place(s) held beyond capacity")
     if check.pending_consent:
         problems.append(f"{check.pending_consent} minor(s) still need a guardian's consent")
+    if check.awaiting_chaperone:
+        problems.append(f"{check.awaiting_chaperone} minor(s) with consent wait for chaperones")
     if check.chaperones_missing:
         problems.append(f"{check.chaperones_missing} more adult chaperone(s) needed")
     if check.without_contact:

@@ -16,6 +16,7 @@ from app.events.models import Event
 from app.notifications import outbox
 from app.notifications.models import Notification
 from app.participants.changes import RegistrationChanged
+from app.participants import service as participants
 from app.participants.models import Registration
 from app.reminders import service as reminders
 from tests.conftest import assert_problem
@@ -41,7 +42,11 @@ def _event_body(host: Any, guests: list[Any], **fields: Any) -> dict[str, Any]:
 
 def test_entry_points_connect_every_consumer():
     assert receivers.CONSUMERS  # imported by app.main and app.cli
-    assert set(receivers_of(EventChanged)) == {outbox.tell_event_cities, reminders.replan_event}
+    assert set(receivers_of(EventChanged)) == {
+        outbox.tell_event_cities,
+        participants.keep_registrations_within_rules,
+        reminders.replan_event,
+    }
     assert receivers_of(RegistrationChanged) == [outbox.tell_registration_cities]
 
 

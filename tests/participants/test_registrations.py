@@ -8,6 +8,14 @@ from app.core.clock import frozen_at
 from tests.conftest import assert_problem
 
 
+def consent(client, key, registration, guardian="Guardian", **extra):
+    return client.post(
+        f"/api/v1/registrations/{registration['id']}/consent",
+        json={"guardian_name": guardian, **extra},
+        headers=key,
+    )
+
+
 def reg(client, key, event, person, role="delegate"):
     return client.post(
         f"/api/v1/events/{event.id}/registrations",
@@ -60,14 +68,11 @@ def test_minor_pending_until_consent_and_counts_against_capacity(
     assert r["status"] == "pending_consent" and r["is_minor"]
     second = reg(client, guest_key, event, make_participant(guest)).json()
     assert second["status"] == "waitlisted"
-    c = client.post(f"/api/v1/registrations/{r['id']}/consent", headers=guest_key)
+    c = consent(client, guest_key, r, "Ann Parent")
     assert c.status_code == 200, c.text
     assert c.json()["status"] == "confirmed" and c.json()["consent_by"] == "Ann Parent"
-    assert_problem(
-        client.post(f"/api/v1/registrations/{r['id']}/consent", headers=guest_key),
-        409,
-        contains="not pending_consent",
-    )
+    assert c.json()["consent_recorded_by"].startswith("coordinator key ")
+    assert_problem(consent(client, guest_key, r, "Ann Parent"), 409, contains="not pending_consent")
 
 
 def test_age_is_judged_on_the_first_day_in_the_event_timezone(
@@ -90,24 +95,24 @@ def test_school_exchange_needs_chaperones(
         reg(client, guest_key, event, make_participant(guest, age=14), "student").json()
         for _ in range(3)
     ]
-    problem = assert_problem(
-        client.post(f"/api/v1/registrations/{kids[0]['id']}/consent", headers=guest_key),
-        409,
-        contains="1 more adult chaperone",
-    )
-    assert problem["chaperones_missing"] == 1
+    # Consent is recorded at once; the minors wait for a chaperone, in arrival order.
+    for k in kids:
+        answer = consent(client, guest_key, k)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "awaiting_chaperone"
+        assert answer.json()["consent_at"] is not None
     adult = make_participant(guest, age=40)
-    assert reg(client, guest_key, event, adult, "chaperone").status_code == 201
-    for k in kids[:2]:
-        assert (
-            client.post(f"/api/v1/registrations/{k['id']}/consent", headers=guest_key).status_code
-            == 200
-        )
-    assert_problem(
-        client.post(f"/api/v1/registrations/{kids[2]['id']}/consent", headers=guest_key),
-        409,
-        contains="1 more adult chaperone",
-    )
+    chaperone = reg(client, guest_key, event, adult, "chaperone").json()
+    assert chaperone["status"] == "confirmed"
+
+    def statuses():
+        return [client.get(f"/api/v1/registrations/{k['id']}", headers=guest_key).json()["status"]
+                for k in kids]
+
+    assert statuses() == ["confirmed", "confirmed", "awaiting_chaperone"]
+    # The chaperone drops out: the minors go back to waiting, the latest first.
+    client.post(f"/api/v1/registrations/{chaperone['id']}/cancel", headers=guest_key)
+    assert statuses() == ["awaiting_chaperone"] * 3
 
 
 def test_minor_cannot_be_a_chaperone(
@@ -232,5 +237,6 @@ def test_who_may_register(
         "other_city": make_key("coordinator", make_city("Dijon", "FR")),
         "partner_of_guest": make_key("partner", guest),
     }[caller]
-    want = {"anonymous": 401, "other_city": 403, "partner_of_guest": 201}[caller]
+    # Another city cannot see the guest's person: to it, they do not exist (422).
+    want = {"anonymous": 401, "other_city": 422, "partner_of_guest": 201}[caller]
     assert reg(client, headers, event, person).status_code == want

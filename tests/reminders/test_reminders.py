@@ -179,7 +179,8 @@ def test_reminder_emails_with_the_event_attached(client, session, clock, smtp, k
     assert "Starts: Thursday 20 May 2027, 10:00 (Europe/Moscow, UTC+03:00)" in text
     assert "Kostroma hosts Mary." in text
     assert "1 minor(s) still need a guardian's consent" in text
-    assert "1 participant(s) without email or phone" in text
+    # The minor has no email or phone, but the guardian's email reaches them.
+    assert "without email or phone" not in text
 
     (delegate,) = smtp.sink.to("ogulgerek@example.tm")
     delegate_text = delegate.get_body(("plain",)).get_content()
@@ -316,6 +317,24 @@ def test_world_twin_cities_day_reminders(client, session, clock, smtp, receiver,
     data = verify(hook["secret"], delivery)["data"]
     assert data["reminder"] == "twin_cities_day" and data["date"] == "2027-04-25"
     assert [p["name"] for p in data["partnerships_without_event"]] == ["Mary"]
+
+
+def test_a_city_without_an_active_twinning_is_told_so_not_congratulated(
+        client, session, clock, smtp, make_city, make_partnership, make_key, make_worker):
+    lonely = make_city("Oryol")
+    make_partnership(lonely, make_city("Mary", "TM"), status="suspended")
+    key = make_key(Role.coordinator, lonely)
+    clock.set(utc(2027, 1, 1))
+    set_rules(client, key, lonely, coordinator_emails=["twinning@oryol.ru"],
+              event_days_before=[])
+    worker = make_worker()
+    worker.schedule()
+    clock.set(utc(2027, 3, 26, 6, 5))
+    worker.run_once()
+    (mail,) = smtp.sink.to("twinning@oryol.ru")
+    text = mail.get_body(("plain",)).get_content()
+    assert "Well done" not in text
+    assert "Oryol has no active twinning yet" in text
 
 
 def test_coventry_and_volgograd_turned_80_in_2024(client, session, clock, smtp, make_city,
