@@ -27,7 +27,7 @@ from app.core.actors import Actor
 from app.core.errors import Gone, NotFound
 from app.core.urls import city_feed_path, feed_url, partnership_feed_path
 from app.events.models import Event, EventGuest, EventKind, EventStatus
-from app.events.policy import readable_events
+from app.events.policy import readable_by_city, readable_events
 from app.events.service import EventFilters, event_query
 from app.participants.models import HOLDING, Participant, Registration
 
@@ -220,7 +220,8 @@ def participant_feed(
     session: Session, token: FeedToken, kinds: Sequence[EventKind] = ()
 ) -> FeedSpec:
     """One person's agenda: the events they hold a place at (confirmed, awaiting
-    consent, attended), whatever their visibility. No name in it: the link may travel."""
+    consent or chaperones, attended) that their home city may see. No name in it:
+    the link may travel."""
     participant = session.get(Participant, token.participant_id)
     if participant is None or participant.erased_at is not None:
         raise Gone("this feed's participant was erased")
@@ -233,7 +234,11 @@ def participant_feed(
             col(Registration.status).in_([str(s) for s in HOLDING]),
         )
     )
-    query = select(Event).where(col(Event.id).in_(holding))
+    # What the person's own city may see: an event kept from the city is kept
+    # from the link the city hands out too.
+    query = select(Event).where(
+        col(Event.id).in_(holding), readable_by_city(participant.home_city_id)
+    )
     if kinds:
         query = query.where(col(Event.kind).in_([str(k) for k in kinds]))
     header = FeedHeader(

@@ -267,6 +267,18 @@ def mark_checked(
            .values(stamp=vouched, expires_at=snap.expires_at, checked_at=now))
 
 
+def _newest_shown(session: Session, spec: FeedSpec) -> datetime | None:
+    """When what this feed shows last changed: its members and the cities (it names
+    them). Not the global stamp, which moves with events the feed does not show: a
+    public feed's Last-Modified would tell when a private event was last edited."""
+    members = spec.make_members().with_only_columns(col(Event.id)).order_by(None)
+    newest_member = select(func.max(Event.updated_at)).where(col(Event.id).in_(members))
+    newest_city = select(func.max(City.updated_at))
+    row = fetch_rows(session, select(newest_member.scalar_subquery(),
+                                     newest_city.scalar_subquery()))[0]
+    return max((v for v in row if v is not None), default=None)
+
+
 def record_state(
     session: Session, spec: FeedSpec, snap: Snapshot, stamp: Stamp, built: _Assembled,
     previous: Any, now: datetime,
@@ -282,8 +294,8 @@ def record_state(
               "stamp": _vouched_stamp(spec, stamp, now), "expires_at": snap.expires_at,
               "checked_at": now}
     if previous is None:
-        # A feed nobody asked for before: dated by the newest change it can show.
-        first = _whole_seconds(stamp.newest or now)
+        # A feed nobody asked for before: dated by the newest change it shows.
+        first = _whole_seconds(_newest_shown(session, spec) or now)
         dialect = session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         row = _write(session, insert(table)

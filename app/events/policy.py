@@ -31,10 +31,14 @@ def readable_events(actor: Actor | None) -> ColumnElement[bool] | None:
     """The SQL form of ``can_read_event``; None means no restriction."""
     if actor is not None and (actor.is_system or actor.is_admin):
         return None
-    public = col(Event.visibility) == Visibility.public
     if actor is None or actor.city_id is None:
-        return public
-    city = actor.city_id
+        return col(Event.visibility) == Visibility.public
+    return readable_by_city(actor.city_id)
+
+
+def readable_by_city(city: int) -> ColumnElement[bool]:
+    """What any key of this city may see (the SQL form of ``can_read_event``)."""
+    public = col(Event.visibility) == Visibility.public
     # Correlated EXISTS, one primary-key probe per candidate row. (`id IN (all
     # events the city was ever a guest of)` grows with history and, inside
     # this OR, steers PostgreSQL into scanning the whole window.)

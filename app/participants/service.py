@@ -246,6 +246,8 @@ def _clashes(
             .where(
                 col(Registration.participant_id).in_(participant_ids),
                 col(Registration.status).in_(list(ACTIVE)),
+                # What is left of a cancelled event (check-ins) blocks nothing.
+                col(Event.status) != EventStatus.cancelled,
                 col(Event.starts_at_utc) < ends,
                 col(Event.ends_at_utc) > starts,
             )
@@ -459,10 +461,9 @@ def keep_registrations_within_rules(change: EventChanged, session: Session) -> N
             )
     moved = (before.starts_at, before.ends_at) != (after.starts_at, after.ends_at)
     if event.is_active and (moved or before.kind != after.kind):
-        active = _of_event(session, event, ACTIVE - CHECKED_IN)
         if moved:
-            _check_move(session, event, active)
-        _reassess(session, event, active)
+            _check_move(session, event, _of_event(session, event, ACTIVE))
+        _reassess(session, event, _of_event(session, event, ACTIVE - CHECKED_IN))
     settle(session, event)
 
 

@@ -54,6 +54,21 @@ def test_headers_of_a_feed(client, world, choir):
         microsecond=0)
 
 
+def test_a_public_feed_is_not_dated_by_a_private_edit(client, session, world, choir,
+                                                      make_event):
+    """A first Last-Modified from the newest change anywhere would tell anonymous
+    readers when the host last touched a private event."""
+    secret = make_event(world.kostroma, [world.mary], title="Secret", visibility="private")
+    secret.updated_at += timedelta(minutes=30)
+    session.add(secret)
+    session.commit()
+    response = get_feed(client, city_path(world.kostroma))
+    assert b"Secret" not in response.content
+    assert last_modified(response) < secret.updated_at.replace(microsecond=0)
+    assert last_modified(response) == max(choir.updated_at, world.kassel.updated_at).replace(
+        microsecond=0)
+
+
 def test_if_none_match_gives_304_without_building_anything(client, world, choir, request):
     first = get_feed(client, city_path(world.kostroma))
     request.getfixturevalue("no_building")

@@ -15,8 +15,8 @@ from app.events.changes import EventChanged
 from app.events.models import Event
 from app.notifications import outbox
 from app.notifications.models import Notification
-from app.participants.changes import RegistrationChanged
 from app.participants import service as participants
+from app.participants.changes import RegistrationChanged
 from app.participants.models import Registration
 from app.reminders import service as reminders
 from tests.conftest import assert_problem
