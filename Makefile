@@ -1,10 +1,14 @@
-# Twinplan developer commands. Needs only python3 (>= 3.11) and make:
+# Twinplan developer commands. Needs python3 (>= 3.11, with its venv module) and
+# make; `make test` also needs Node.js with npm, and Chromium for the browser tests
+# (`make test-tools` installs both with apt-get):
 #
-#   make run     install, migrate, load the demo data, serve on 127.0.0.1:8000
-#   make test    install (with the dev group), run the test suite
-#                (SQLite; set TWINPLAN_TEST_DATABASE_URL for PostgreSQL)
-#   make lint    ruff check, mypy, lint-imports (the layers of app/)
-#   make check   lint + models/migrations drift check (alembic check)
+#   make run         install the runtime, migrate, load the demo data, serve on
+#                    127.0.0.1:8000 (TWINPLAN_HOST, TWINPLAN_PORT)
+#   make test        install (with the dev group), run the test suite
+#                    (SQLite; set TWINPLAN_TEST_DATABASE_URL for PostgreSQL)
+#   make test-tools  install Node.js, npm and Chromium if missing (apt-get), and ical.js
+#   make lint        ruff check, mypy, lint-imports (the layers of app/)
+#   make check       lint + models/migrations drift check (alembic check)
 #
 # uv is bootstrapped into .tools/ at a pinned version; the app's environment
 # is .venv/, installed from uv.lock and re-synced only when the lock changes.
@@ -15,8 +19,12 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
-# Touched after each successful sync; its age against uv.lock decides re-syncs.
+# Touched after each successful sync; their age against uv.lock decides re-syncs.
+# Two of them, so that `make run` and `make test` never undo each other's work:
+# SYNCED is the project with the dev group (tests, linters), RUNTIME_SYNCED the
+# project alone, all that serving needs. A dev sync satisfies both.
 SYNCED := $(VENV)/.synced
+RUNTIME_SYNCED := $(VENV)/.synced-runtime
 PYTEST_ARGS ?=
 
 # Never fetch a managed Python: use the machine's python3 (pyproject says so
@@ -25,29 +33,45 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help install js-deps run test lint check check-migrations bench clean
+.PHONY: help install install-runtime js-deps test-tools run test lint check check-migrations \
+	bench clean
 
 help:
-	@echo "make run      install, migrate, seed demo data, serve (TWINPLAN_HOST/TWINPLAN_PORT)"
-	@echo "make test     run the tests (TWINPLAN_TEST_DATABASE_URL=postgresql+psycopg://... for PG)"
-	@echo "make lint     ruff check . && mypy app && lint-imports"
-	@echo "make check    lint + alembic check against a throwaway migrated SQLite database"
-	@echo "make bench    run the benchmarks (python -m bench), if bench/ exists"
-	@echo "make clean    remove .venv/ and .tools/ (keeps data/)"
+	@echo "make run         install the runtime, migrate, seed demo data, serve"
+	@echo "                 (TWINPLAN_HOST/TWINPLAN_PORT; the worker's links follow, via .env)"
+	@echo "make test        run the tests (TWINPLAN_TEST_DATABASE_URL=postgresql+psycopg://... for PG);"
+	@echo "                 needs Node.js and npm, and Chromium for the browser tests"
+	@echo "make test-tools  install Node.js, npm and Chromium if missing (apt-get), then ical.js"
+	@echo "make lint        ruff check . && mypy app && lint-imports"
+	@echo "make check       lint + alembic check against a throwaway migrated SQLite database"
+	@echo "make bench       run the benchmarks (python -m bench), if bench/ exists"
+	@echo "make clean       remove .venv/ and .tools/ (keeps data/ and .env)"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
-# One environment for every target: the project (editable) plus the dev group,
-# which uv installs by default. --frozen: install exactly what uv.lock says.
+# One environment, .venv, for every target. --frozen: install exactly what uv.lock
+# says. The dev group (uv's default) for tests and linters: an exact sync, which
+# also removes what the lock no longer names.
 $(SYNCED): uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen
+	@touch $@ $(RUNTIME_SYNCED)
+
+# The project and its runtime dependencies only (--no-dev). --inexact: dev tools
+# that an earlier `make test` installed stay, so the two targets do not take turns
+# installing and removing them.
+$(RUNTIME_SYNCED): uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --no-dev --inexact
 	@touch $@
 
 install: $(SYNCED)
 
-run: $(SYNCED)
+install-runtime: $(RUNTIME_SYNCED)
+
+# `twinplan serve` records the address it listens at in .env (unless you set
+# TWINPLAN_PUBLIC_BASE_URL), so a `twinplan worker` started here builds the same links.
+run: $(RUNTIME_SYNCED)
 	$(BIN)/twinplan migrate
 	$(BIN)/twinplan seed-demo
 	$(BIN)/twinplan serve
@@ -57,14 +81,48 @@ run: $(SYNCED)
 JS_DIR := tests/calendars/js
 JS_DEPS := $(JS_DIR)/node_modules/.installed
 
+NEED_NODE := echo "make: the tests need Node.js and npm (Mozilla's ical.js reads every\
+feed); \`make test-tools\` installs them with apt-get, or get Node.js 18+ from\
+https://nodejs.org" >&2; exit 1
+
 $(JS_DEPS): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { $(NEED_NODE); }
 	npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error
 	@touch $@
 
 js-deps: $(JS_DEPS)
 
-# pytest exits 5 when it collected nothing; that is a failure, say so.
+# Node.js, npm and Chromium, from the system's packages (Debian, Ubuntu), when
+# missing; then ical.js. As root, or through sudo. Elsewhere it says what to install.
+test-tools:
+	@missing=""; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	    || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	    if ! command -v apt-get >/dev/null 2>&1; then \
+	        echo "make test-tools: no apt-get here; install these yourself:$$missing" >&2; \
+	        exit 1; \
+	    fi; \
+	    sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	    echo "make test-tools: installing$$missing (apt-get)"; \
+	    $$sudo apt-get update -qq && \
+	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends $$missing || exit 1; \
+	fi; \
+	echo "node $$(node --version), npm $$(npm --version)"; \
+	{ command -v chromium >/dev/null 2>&1 && chromium --version 2>/dev/null; } \
+	    || chromium-browser --version 2>/dev/null
+	@$(MAKE) --no-print-directory js-deps
+
+# pytest exits 5 when it collected nothing; that is a failure, say so. Without
+# Chromium the browser tests (console, /docs offline) are skipped, except in CI.
 test: $(SYNCED) $(JS_DEPS)
+	@command -v node >/dev/null 2>&1 || { $(NEED_NODE); }
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	    || echo "make test: no Chromium, so the console and /docs browser tests are" \
+	            "skipped; \`make test-tools\` installs it" >&2
 	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	exit $$status

@@ -59,6 +59,8 @@ def serve(
     """Run the HTTP service with uvicorn."""
     import uvicorn
 
+    from app.core.settings import agree_on_public_base_url
+
     # The workers read their settings from the environment: what the options say,
     # the public base URL derived from them included, must be there too.
     for name, value in (("TWINPLAN_HOST", host), ("TWINPLAN_PORT", port)):
@@ -66,6 +68,12 @@ def serve(
             os.environ[name] = str(value)
     get_settings.cache_clear()
     settings = get_settings()
+    # Unless someone set it, the public base URL is where this server listens,
+    # recorded in .env so that `twinplan worker` builds the same links.
+    origin = agree_on_public_base_url(settings.host, settings.port)
+    get_settings.cache_clear()
+    settings = get_settings()
+    typer.echo(f"twinplan: links point to {settings.public_base_url} ({origin})", err=True)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -206,13 +214,21 @@ def worker(
     Safe to run several at once on PostgreSQL; on SQLite run one. SIGTERM or
     Ctrl-C finish the notification in hand, then exit.
     """
+    import logging
     import signal
     import threading
 
     from app.core.logging import configure_logging
-    from app.worker import Worker
+    from app.worker import Worker, base_url_notice
 
     configure_logging(get_settings().log_level)
+    # Links in reminders point into the service: a worker that cannot know where
+    # it is says so, and does not start.
+    level, notice = base_url_notice(get_settings())
+    if level >= logging.ERROR:
+        typer.echo(f"twinplan worker: {notice}", err=True)
+        raise typer.Exit(2)
+    logging.getLogger("twinplan.worker").log(level, notice)
     runner = Worker(name=name)
     stop = threading.Event()
     try:

@@ -28,6 +28,7 @@ Exactly once, as far as a network allows:
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import random
@@ -40,6 +41,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import insert, text, update
@@ -47,7 +49,7 @@ from sqlmodel import Session, col, select
 
 from app.core import clock
 from app.core.db import open_session
-from app.core.settings import Settings, get_settings
+from app.core.settings import BASE_URL_VAR, ENV_FILE, Settings, get_settings
 from app.notifications import email, webhooks
 from app.notifications.models import (
     AttemptOutcome,
@@ -100,6 +102,36 @@ class Outcome:
     outcome: AttemptOutcome
     detail: str
     response_status: int | None = None
+
+
+def base_url_notice(settings: Settings) -> tuple[int, str]:
+    """What a starting worker says about the links it builds (the ``.ics`` in a
+    reminder points into the service): a logging level and one line. ERROR means
+    it must not start: a link sent by email cannot be corrected afterwards.
+
+    The worker cannot see where a server listens: unless someone said so (the
+    environment, .env, or ``twinplan serve`` recording it in .env), the base URL
+    is only a guess from TWINPLAN_HOST and TWINPLAN_PORT.
+    """
+    base = settings.public_base_url
+    if not settings.public_base_url_is_set:
+        return logging.ERROR, (
+            f"{BASE_URL_VAR} is not set, so the links in reminders would guess {base}. "
+            f"Start `twinplan serve` once from this directory (it records where it "
+            f"listens in {ENV_FILE}), or set {BASE_URL_VAR} (e.g. "
+            f"https://twinplan.example.org) in the environment or {ENV_FILE}"
+        )
+    host = urlsplit(base).hostname or ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost" or host.endswith(".localhost")
+    if loopback:
+        return logging.WARNING, (
+            f"links in reminders point to {base}, which opens only on this machine; "
+            f"set {BASE_URL_VAR} to the address people reach the service at"
+        )
+    return logging.INFO, f"links in reminders point to {base}"
 
 
 def default_name() -> str:

@@ -1,20 +1,41 @@
-"""Configuration, read once from the environment (prefix ``TWINPLAN_``) or a ``.env`` file."""
+"""Configuration, read once from the environment (prefix ``TWINPLAN_``) or a ``.env`` file.
+
+The ``.env`` file is read from the directory the command runs in (the project
+directory under ``make``); the environment wins over it. It is also where
+``twinplan serve`` records the address it listens at when nobody has set
+``TWINPLAN_PUBLIC_BASE_URL``, so that ``twinplan worker``, started from the same
+directory, builds the same links (``record_public_base_url``).
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import os
 import re
+from collections.abc import Mapping, MutableMapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATA_DIR = Path("data")
+# Read from the working directory, like the default SQLite path.
+ENV_FILE = Path(".env")
+BASE_URL_VAR = "TWINPLAN_PUBLIC_BASE_URL"
 SUPPORTED_DRIVERS = ("sqlite", "postgresql+psycopg")
 
 
@@ -31,9 +52,40 @@ def _check_database_url(value: str) -> str:
 
 
 def _check_base_url(value: str) -> str:
+    value = value.strip()
     if not value.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises on a port that is not a number in range)
+    except ValueError as exc:
+        raise ValueError(f"not a URL: {value!r}") from exc
+    if not parts.hostname:
+        raise ValueError(f"names no host: {value!r} (like https://twinplan.example.org)")
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise ValueError("must not carry a query or a fragment: paths are appended to it")
+    if _is_unspecified(parts.hostname):
+        raise ValueError(
+            f"{parts.hostname} is where a server listens, not an address to open; "
+            "use this machine's name or address"
+        )
     return value.rstrip("/")
+
+
+def _is_unspecified(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+def derived_base_url(host: str, port: int | str) -> str:
+    """The address of a server listening at ``host:port``, as this machine opens it
+    (``0.0.0.0`` and ``::``, every interface, are opened on the loopback)."""
+    host = host or "127.0.0.1"
+    host = "127.0.0.1" if _is_unspecified(host) else host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{port}"
 
 
 _DOMAIN = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
@@ -65,6 +117,8 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Unset (in the environment and .env), it is derived from host and port: see
+    # _base_url_where_it_listens and public_base_url_is_set.
     public_base_url: Annotated[str, AfterValidator(_check_base_url)] = "http://127.0.0.1:8000"
     # The domain in every calendar UID (twinplan-event-7@DOMAIN); default: the host of
     # public_base_url. A UID must never change: when the service moves to another
@@ -110,17 +164,28 @@ class Settings(BaseSettings):
     # Reminders go out at this local hour in the recipient city's timezone.
     reminder_hour: int = Field(default=9, ge=0, le=23)
 
-    @model_validator(mode="before")
+    _base_url_derived: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="wrap")
     @classmethod
-    def _base_url_where_it_listens(cls, data: Any) -> Any:
+    def _base_url_where_it_listens(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Settings]
+    ) -> Settings:
         """Unset, the public base URL is where ``twinplan serve`` listens (on every
-        interface: this machine's loopback), so feed links work on any port."""
-        if isinstance(data, dict) and not data.get("public_base_url"):
-            host = str(data.get("host") or "127.0.0.1")
-            host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-            host = f"[{host}]" if ":" in host else host
-            data = {**data, "public_base_url": f"http://{host}:{data.get('port') or 8000}"}
-        return data
+        interface: this machine's loopback), so feed links work on any port. The
+        settings remember that it was derived: a worker cannot know where a server
+        listens, and says so (``app.worker.base_url_notice``)."""
+        derived = isinstance(data, dict) and not str(data.get("public_base_url") or "").strip()
+        if derived:
+            data = {
+                **data,
+                "public_base_url": derived_base_url(
+                    str(data.get("host") or "127.0.0.1"), data.get("port") or 8000
+                ),
+            }
+        settings = handler(data)
+        settings._base_url_derived = derived
+        return settings
 
     @model_validator(mode="after")
     def _lease_outlasts_a_batch(self) -> Settings:
@@ -152,6 +217,13 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def public_base_url_is_set(self) -> bool:
+        """Whether someone said where the service is reached (the environment, .env,
+        or ``twinplan serve`` recording where it listens), rather than it being
+        derived from this process's host and port."""
+        return not self._base_url_derived
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -180,3 +252,154 @@ def get_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         raise SettingsError(describe_settings_error(exc)) from None
+
+
+# The public base URL, agreed between `twinplan serve` and `twinplan worker` -------
+#
+# A worker cannot know where a server listens. When nobody has set
+# TWINPLAN_PUBLIC_BASE_URL, `twinplan serve` writes the address it listens at into
+# .env, under this comment, and rewrites that line whenever it listens elsewhere;
+# every command started from the same directory reads it. A value of the user's
+# own (in the environment, or a line of .env without this comment) wins, and
+# serve never touches it.
+
+RECORDED_MARK = "# Written by `twinplan serve`: where it listens, which the worker's links use."
+_RECORDED_HELP = "# To set your own address, edit the next line and delete these two comments."
+_ASSIGNMENT = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=(.*)")
+
+BaseUrlOrigin = Literal["environment", "env_file", "recorded", "unset"]
+
+
+def _assigned_value(line: str) -> str | None:
+    """The value of ``TWINPLAN_PUBLIC_BASE_URL=...`` on a line of .env (None: not it)."""
+    match = _ASSIGNMENT.fullmatch(line.rstrip("\n"))
+    if not match or match[1].upper() != BASE_URL_VAR:
+        return None
+    value = match[2].strip()
+    if value[:1] in ("'", '"'):
+        return value[1:].split(value[0], 1)[0].strip()
+    return value.split(" #", 1)[0].strip() if not value.startswith("#") else ""
+
+
+def _read_lines(env_file: Path) -> list[str]:
+    try:
+        return env_file.read_text(encoding="utf-8").splitlines()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return []  # no file there: the settings skip it too
+
+
+def _recorded_block(lines: list[str]) -> tuple[int, int] | None:
+    """Where serve's block is in .env: [start, end) over its comments and its line."""
+    for start, line in enumerate(lines):
+        if line.strip() == RECORDED_MARK:
+            end = start + 1
+            if end < len(lines) and lines[end].strip() == _RECORDED_HELP:
+                end += 1
+            if end < len(lines) and _assigned_value(lines[end]) is not None:
+                end += 1
+            return start, end
+    return None
+
+
+def public_base_url_origin(
+    env_file: Path = ENV_FILE, environ: Mapping[str, str] | None = None
+) -> BaseUrlOrigin:
+    """Who set ``TWINPLAN_PUBLIC_BASE_URL``: the environment, the user's line in
+    ``env_file``, ``twinplan serve`` (its recorded line), or nobody. Names are
+    matched ignoring case and an empty value is unset, as the settings read them."""
+    environ = os.environ if environ is None else environ
+    if any(k.upper() == BASE_URL_VAR and v.strip() for k, v in environ.items()):
+        return "environment"
+    lines = _read_lines(env_file)
+    block = _recorded_block(lines)
+    recorded = False
+    for number, line in enumerate(lines):
+        value = _assigned_value(line)
+        if not value:
+            continue
+        if block and block[0] <= number < block[1]:
+            recorded = True
+        else:
+            return "env_file"
+    return "recorded" if recorded else "unset"
+
+
+def _write_lines(env_file: Path, lines: list[str]) -> None:
+    """Replace ``env_file`` at once (a reader never sees half of it), keeping its mode."""
+    target = env_file.resolve()
+    temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    temporary.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    try:
+        if target.exists():
+            os.chmod(temporary, target.stat().st_mode & 0o7777)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def record_public_base_url(url: str, env_file: Path = ENV_FILE) -> bool:
+    """Write ``url`` as serve's recorded ``TWINPLAN_PUBLIC_BASE_URL`` in ``env_file``
+    (created if missing; other lines kept as they are). False: it was already there."""
+    lines = _read_lines(env_file)
+    block = [RECORDED_MARK, _RECORDED_HELP, f"{BASE_URL_VAR}={url}"]
+    where = _recorded_block(lines)
+    if where is None:
+        new = [*lines, *([""] if lines and lines[-1].strip() else []), *block]
+    else:
+        new = [*lines[: where[0]], *block, *lines[where[1]:]]
+    if new == lines:
+        return False
+    _write_lines(env_file, new)
+    return True
+
+
+def forget_recorded_base_url(env_file: Path = ENV_FILE) -> bool:
+    """Remove serve's recorded line from ``env_file``, so that the user's own wins
+    wherever it stands (.env's last assignment wins). False: there was none."""
+    lines = _read_lines(env_file)
+    where = _recorded_block(lines)
+    if where is None:
+        return False
+    start, end = where
+    if start and not lines[start - 1].strip():
+        start -= 1  # the blank line that record_public_base_url put before it
+    _write_lines(env_file, [*lines[:start], *lines[end:]])
+    return True
+
+
+def agree_on_public_base_url(
+    host: str,
+    port: int,
+    env_file: Path = ENV_FILE,
+    environ: MutableMapping[str, str] | None = None,
+) -> str:
+    """For ``twinplan serve`` listening at ``host:port``: make sure every process
+    started from this directory builds links to the same public base URL.
+
+    Set by the user (environment or .env): kept. Otherwise it is where this server
+    listens; it goes into ``environ`` (this server's own workers) and into
+    ``env_file`` (a worker started later). Returns where the value comes from, to
+    be shown at start; call ``get_settings.cache_clear()`` afterwards.
+    """
+    environ = os.environ if environ is None else environ
+    origin = public_base_url_origin(env_file, environ)
+    if origin == "environment":
+        return f"{BASE_URL_VAR} in the environment"
+    if origin == "env_file":
+        try:
+            forget_recorded_base_url(env_file)
+        except OSError as exc:
+            return (f"{BASE_URL_VAR} in {env_file}; could not remove the line serve wrote "
+                    f"there earlier ({exc.strerror or exc}): delete it, or it may win")
+        return f"{BASE_URL_VAR} in {env_file}"
+    url = derived_base_url(host, port)
+    environ[BASE_URL_VAR] = url
+    try:
+        record_public_base_url(url, env_file)
+    except OSError as exc:
+        return (
+            f"where this server listens; could not record it in {env_file} "
+            f"({exc.strerror or exc}): start the worker with {BASE_URL_VAR}={url}"
+        )
+    return f"where this server listens, recorded in {env_file} for the worker"
