@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -87,6 +87,15 @@ def serve(
     )
 
 
+def _session(*, write: bool = False) -> Any:
+    """A database session with every table's model loaded: a command that imports
+    one domain's models alone could not resolve its foreign keys to the others."""
+    import app.models  # noqa: F401
+    from app.core.db import open_session
+
+    return open_session(write=write)
+
+
 @cli.command("create-api-key")
 def create_api_key(
     role: Annotated[Role, typer.Option(help="admin, coordinator or partner.")],
@@ -96,11 +105,10 @@ def create_api_key(
     ] = None,
 ) -> None:
     """Issue an API key and print it once (only its hash is stored)."""
-    from app.core.db import open_session
     from app.core.errors import AppError
     from app.keys.service import create_api_key as issue
 
-    with open_session(write=True) as session:
+    with _session(write=True) as session:
         try:
             key, secret = issue(session, SYSTEM, name=name, role=role, city_id=city)
         except AppError as exc:
@@ -115,10 +123,9 @@ def create_api_key(
 @cli.command("list-api-keys")
 def list_api_keys() -> None:
     """List keys (never their secrets)."""
-    from app.core.db import open_session
     from app.keys.service import list_api_keys as all_keys
 
-    with open_session() as session:
+    with _session() as session:
         for key in all_keys(session, SYSTEM):
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
             scope = f"city {key.city_id}" if key.city_id else "all cities"
@@ -128,11 +135,10 @@ def list_api_keys() -> None:
 @cli.command("revoke-api-key")
 def revoke_api_key(key_id: int) -> None:
     """Revoke a key by id."""
-    from app.core.db import open_session
     from app.core.errors import AppError
     from app.keys.service import revoke_api_key as revoke
 
-    with open_session(write=True) as session:
+    with _session(write=True) as session:
         try:
             revoke(session, key_id, SYSTEM)
         except AppError as exc:
@@ -155,10 +161,9 @@ def import_twinnings(
 
     from app.cities.importer import ImportFileError, rich_progress
     from app.cities.importer import import_twinnings as run_import
-    from app.core.db import open_session
 
     started = time.perf_counter()
-    with open_session(write=True) as session:
+    with _session(write=True) as session:
         try:
             with rich_progress() as progress:
                 report = run_import(session, cities_csv, links_csv, progress)
@@ -182,11 +187,10 @@ def seed_demo() -> None:
     import app.receivers  # noqa: F401  (the demo's events reach the outbox and reminders)
     from app.cities.demo import seed_demo as seed
     from app.core import clock
-    from app.core.db import open_session
     from app.core.errors import AppError
     from app.events.demo import seed_demo_events
 
-    with open_session(write=True) as session:
+    with _session(write=True) as session:
         try:
             report = seed(session)
             events = seed_demo_events(session, report.city_ids, clock.now().date())
