@@ -116,12 +116,30 @@ def update_participant(
     session.add(participant)
     session.flush()
     if participant.birth_date != born:
-        # Who is a minor where follows the birth date, at every event still to come.
-        for registration in _upcoming(session, participant):
+        # Who is a minor where follows the birth date, at every event still in play
+        # (neither completed nor cancelled: a correction fixes the record too).
+        for registration in _registrations_in_play(session, participant):
             event = _locked_event_of(session, registration)
             _reassess(session, event, [registration])
             settle(session, event)
     return participant
+
+
+def _registrations_in_play(session: Session, participant: Participant) -> list[Registration]:
+    """The person's registrations not yet checked in, at events neither completed
+    nor cancelled."""
+    return list(
+        session.exec(
+            select(Registration)
+            .join(Event, col(Event.id) == Registration.event_id)
+            .where(
+                Registration.participant_id == participant.id,
+                col(Registration.status).in_(list(ACTIVE - CHECKED_IN)),
+                col(Event.status).not_in([EventStatus.completed, EventStatus.cancelled]),
+            )
+            .order_by(col(Registration.id))
+        ).all()
+    )
 
 
 def _upcoming(session: Session, participant: Participant) -> list[Registration]:

@@ -12,10 +12,10 @@ The rules (``app.participants.service``, at "Registrations"):
   and youth exchanges, enough confirmed adult chaperones; who is a minor follows
   the event's first day and the person's birth date.
 
-``TWINPLAN_INVARIANT_EXAMPLES`` sets how many random sequences run (each up to
-``STEPS`` steps); the test fails if any rule was reached fewer than
-``MIN_HITS`` times, so a change that makes a rule unreachable cannot pass
-silently.
+``TWINPLAN_INVARIANT_EXAMPLES`` sets how many sequences run (each up to ``STEPS``
+steps; ``TWINPLAN_INVARIANT_RANDOM=1`` draws new ones instead of the fixed set).
+The test fails if any rule was reached fewer than ``MIN_HITS`` times or was
+always refused, so a change that makes a rule unreachable cannot pass silently.
 """
 
 from __future__ import annotations
@@ -58,9 +58,12 @@ from app.participants.models import (
 )
 from tests.factories import new_city, new_event, new_participant, new_partnership
 
-EXAMPLES = int(os.environ.get("TWINPLAN_INVARIANT_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("TWINPLAN_INVARIANT_EXAMPLES", "150"))
+# The same sequences on every run (CI is reproducible, and the rule counts checked
+# below are stable); TWINPLAN_INVARIANT_RANDOM=1 explores new ones.
+DERANDOMIZE = os.environ.get("TWINPLAN_INVARIANT_RANDOM") != "1"
 STEPS = 40
-MIN_HITS = 25
+MIN_HITS = 30
 
 FIRST_DAY = date(2027, 6, 11)
 # The first two events have begun (check-in is open); moves take them in and out.
@@ -320,6 +323,7 @@ def test_registration_rules_hold_in_every_state(engine: Engine) -> None:
     run_state_machine_as_test(
         Registrations,
         settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
+                          derandomize=DERANDOMIZE, database=None,
                           suppress_health_check=list(HealthCheck)),
     )
     rules = [name for name in hits if not name.endswith(" refused")]
