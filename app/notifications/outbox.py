@@ -27,7 +27,12 @@ from app.notifications.models import (
     WebhookEndpoint,
 )
 from app.participants.changes import RegistrationChanged
-from app.participants.models import Participant
+from app.participants.models import (
+    HOLDING,
+    Participant,
+    Registration,
+    RegistrationStatus,
+)
 
 _TABLE = Notification.__table__  # type: ignore[attr-defined]
 
@@ -209,6 +214,68 @@ def tell_registration_cities(change: RegistrationChanged, session: Session) -> N
         },
         subject=f"event:{change.event_id}",
     )
+
+
+# What a person is told when their place changes without them asking: in words,
+# by the new status (and for a move up, by the old one).
+_PLACE_NEWS = {
+    RegistrationStatus.cancelled: "Your registration for {title} was cancelled{reason}.",
+    RegistrationStatus.pending_consent: "{name} has a place at {title}, which is held "
+    "until a guardian's consent is recorded by the coordinators of your city.",
+    RegistrationStatus.awaiting_chaperone: "{name}'s place at {title} is held, with the "
+    "guardian's consent on record, until enough adult chaperones are confirmed.",
+    RegistrationStatus.confirmed: "{name}'s place at {title} is confirmed.",
+}
+
+
+def _tells_the_person(change: RegistrationChanged) -> bool:
+    """A change to a place they already had or waited for (not the registration itself,
+    nor a check-in): moved up, confirmed, sent back to waiting, or cancelled."""
+    if change.before is None or change.status not in _PLACE_NEWS:
+        return False
+    return change.before in HOLDING or change.before == RegistrationStatus.waitlisted
+
+
+@changes.receiver(RegistrationChanged)
+def tell_the_person(change: RegistrationChanged, session: Session) -> None:
+    """An email to the person (and, for a minor, their guardian) whose place changed."""
+    if not _tells_the_person(change):
+        return
+    participant = session.get(Participant, change.participant_id)
+    event = session.get(Event, change.event_id)
+    registration = session.get(Registration, change.registration_id)
+    if participant is None or event is None or registration is None:
+        return
+    addresses = [participant.email]
+    if change.is_minor:
+        addresses.append(participant.guardian_email)
+    reason = f" ({registration.cancel_reason})" if registration.cancel_reason else ""
+    news = _PLACE_NEWS[change.status].format(
+        title=f"'{event.title}'", name=participant.full_name, reason=reason
+    )
+    if change.before == RegistrationStatus.waitlisted and change.status in HOLDING:
+        news = "A place came free and you moved up from the waitlist. " + news
+    when = f"{event.first_day:%d %B %Y}"
+    stamp = change.updated_at.strftime("%Y%m%dT%H%M%S%f")
+    for address in dict.fromkeys(a for a in addresses if a):
+        dear = (participant.full_name if address == participant.email
+                else f"guardian of {participant.full_name}")
+        enqueue(
+            session,
+            key=f"registration.changed:{change.registration_id}:{change.status}:{stamp}"
+            f":email:{address}",
+            channel=Channel.email,
+            topic=Topic.registration_changed,
+            recipient=address,
+            payload={
+                "to": address,
+                "subject": f"{event.title} ({when}): your place",
+                "text": f"Dear {dear},\n\n{news}\n\n"
+                "Your city's exchange coordinators can tell you more.\n",
+            },
+            city_id=participant.home_city_id,
+            subject=f"event:{change.event_id}",
+        )
 
 
 def open_count(session: Session) -> int:

@@ -47,7 +47,8 @@ def test_entry_points_connect_every_consumer():
         participants.keep_registrations_within_rules,
         reminders.replan_event,
     }
-    assert receivers_of(RegistrationChanged) == [outbox.tell_registration_cities]
+    assert receivers_of(RegistrationChanged) == [
+        outbox.tell_registration_cities, outbox.tell_the_person]
 
 
 def test_receivers_hear_their_fact_type_and_tests_can_isolate_them(session):

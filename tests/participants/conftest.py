@@ -7,6 +7,12 @@ from __future__ import annotations
 import pytest
 
 from app.core.actors import Role
+from tests.notifications.conftest import (  # noqa: F401  (the worker and SMTP fixtures)
+    _loopback_webhooks,
+    clock,
+    make_worker,
+    smtp,
+)
 
 
 @pytest.fixture
