@@ -22,9 +22,16 @@ def can_read_event(actor: Actor | None, event: Event, guest_ids: Sequence[int]) 
         return True
     if actor is None:
         return False
-    if actor.is_system or actor.is_admin or actor.city_id == event.host_city_id:
+    if actor.is_system or actor.is_admin:
         return True
-    return event.visibility == Visibility.partners and actor.city_id in guest_ids
+    return actor.city_id is not None and can_city_read(actor.city_id, event, guest_ids)
+
+
+def can_city_read(city_id: int, event: Event, guest_ids: Sequence[int]) -> bool:
+    """What any key of this city may see, and what the city may be told (webhooks)."""
+    if event.visibility == Visibility.public or city_id == event.host_city_id:
+        return True
+    return event.visibility == Visibility.partners and city_id in guest_ids
 
 
 def readable_events(actor: Actor | None) -> ColumnElement[bool] | None:

@@ -17,7 +17,8 @@ from sqlmodel import Session, col, select
 
 from app.core import changes, clock
 from app.events.changes import EventChanged
-from app.events.models import Event, Visibility
+from app.events.models import Event, EventGuest, Visibility
+from app.events.policy import can_city_read
 from app.notifications.models import (
     OPEN_STATUSES,
     Channel,
@@ -187,7 +188,8 @@ def tell_event_cities(change: EventChanged, session: Session) -> None:
 
 @changes.receiver(RegistrationChanged)
 def tell_registration_cities(change: RegistrationChanged, session: Session) -> None:
-    """``registration.changed`` to the host city and the participant's home city.
+    """``registration.changed`` to the host city and the participant's home city, if
+    that city may see the event (a private event is the host's business only).
 
     No personal data travels: the home city's system already has it, the host
     reads it through the API.
@@ -196,12 +198,17 @@ def tell_registration_cities(change: RegistrationChanged, session: Session) -> N
     participant = session.get(Participant, change.participant_id)
     if event is None or participant is None:
         return
+    guests = session.exec(
+        select(EventGuest.city_id).where(EventGuest.event_id == event.id)).all()
+    cities = [event.host_city_id]
+    if can_city_read(participant.home_city_id, event, guests):
+        cities.append(participant.home_city_id)
     stamp = change.updated_at.strftime("%Y%m%dT%H%M%S%f")
     to_webhooks(
         session,
         key=f"registration.changed:{change.registration_id}:{change.status}:{stamp}",
         topic=Topic.registration_changed,
-        city_ids=[event.host_city_id, participant.home_city_id],
+        city_ids=cities,
         data={
             "id": change.registration_id,
             "event_id": change.event_id,

@@ -17,12 +17,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.calendars.models import FeedTokenCreate
 from app.calendars.tokens import create_feed_token
+from app.cities.models import City
 from app.core.actors import Actor, Role
 from app.events.models import Event
+from app.notifications.models import Notification, Topic, WebhookEndpointCreate
+from app.notifications.webhooks import create_endpoint
 from app.participants.models import Participant, Registration
 from tests.factories import (
     new_city,
@@ -264,3 +267,18 @@ def test_a_hidden_event_is_the_same_404_as_a_missing_one(client: Any, session: S
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json()["detail"].replace(str(world.event.id), "N") == \
         missing.json()["detail"].replace("999999", "N")
+
+
+@pytest.mark.parametrize("visibility", VISIBILITIES)
+def test_a_city_is_told_only_of_registrations_at_events_it_may_see(
+    session: Session, visibility: str
+) -> None:
+    world = build(session, visibility)
+    guest = session.get(City, world.people["guest_coordinator"].home_city_id)
+    assert guest is not None
+    create_endpoint(session, WebhookEndpointCreate(
+        city_id=guest.id, url="https://hooks.example.tm/twinplan",
+        event_types=[Topic.registration_changed]), Actor(Role.admin))
+    new_registration(session, world.event, new_participant(session, guest))
+    told = session.exec(select(Notification).where(Notification.city_id == guest.id)).all()
+    assert bool(told) == can_see("guest_coordinator", visibility)
