@@ -42,6 +42,12 @@ class Actor:
     def is_coordinator_of(self, city_id: int) -> bool:
         return self.role is Role.coordinator and self.city_id == city_id
 
+    @classmethod
+    def readers_in(cls, city_id: int) -> Actor:
+        """A city's coordinators as the readers of a message written to them (a
+        reminder): what it may show is what they may see."""
+        return cls(role=Role.coordinator, city_id=city_id)
+
     @property
     def label(self) -> str:
         """Who this is, for the records a change leaves (e.g. who recorded a consent)."""

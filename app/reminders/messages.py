@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from app.cities.models import City, Partnership
-from app.core.actors import SYSTEM
-from app.events.models import Event, Visibility
+from app.core.actors import SYSTEM, Actor
+from app.events.models import Event
+from app.events.policy import can_city_read
 from app.events.service import guest_ids_of
 from app.events.wallclock import in_zone
 from app.participants.models import HOLDING, Participant, Registration
@@ -73,7 +74,9 @@ def _wtcd(session: Session, payload: dict[str, Any], rules: Rules, city: City, n
     year = int(payload["year"])
     day = last_sunday_of_april(year)
     days = (day - now.astimezone(ZoneInfo(city.timezone)).date()).days
-    plan = twin_cities_day_plan(session, city.id, year, SYSTEM)
+    # Written to the city's coordinators: what they may see, not the system's view
+    # (a twin's private event stays out of it).
+    plan = twin_cities_day_plan(session, city.id, year, Actor.readers_in(city.id))
     lines = [
         f"World Twin Cities Day falls on {_long_date(day)}, {_in(days)}.",
         "",
@@ -224,8 +227,10 @@ def _travellers(
     session: Session, event: Event, city: City, guest_ids: list[int]
 ) -> list[tuple[Registration, Participant]]:
     """People holding a place whose reminder this city's moment is: its own people,
-    and (for the host) those from cities not taking part as such."""
-    involved = {event.host_city_id, *guest_ids}
+    and (for the host) those of cities that have no reminder of the event (not taking
+    part as such, or not allowed to see it)."""
+    reminded = {c for c in (event.host_city_id, *guest_ids)
+                if can_city_read(c, event, guest_ids)}
     rows = session.exec(
         select(Registration, Participant)
         .join(Participant, col(Participant.id) == Registration.participant_id)
@@ -239,9 +244,7 @@ def _travellers(
     out = []
     for registration, person in rows:
         home = person.home_city_id
-        if home == city.id or (city.id == event.host_city_id and home not in involved) or (
-            event.visibility == Visibility.private and city.id == event.host_city_id
-        ):
+        if home == city.id or (city.id == event.host_city_id and home not in reminded):
             out.append((registration, person))
     return out
 

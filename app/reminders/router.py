@@ -10,6 +10,7 @@ from pydantic import AfterValidator
 from app.cities.models import TimezoneName
 from app.core import clock
 from app.core.db import SessionDep, TransactionalRoute
+from app.core.openapi import problems
 from app.core.types import PathId
 from app.keys.auth import CurrentActor, MaybeActor
 from app.reminders import plan, service
@@ -41,7 +42,9 @@ def _since_1962(year: int) -> int:
 
 Year = Annotated[
     int,
-    Query(le=LAST_YEAR, description=f"{FIRST_YEAR} or later (default: this year, UTC)."),
+    # The minimum is stated in the schema and checked by `_since_1962`, which says why.
+    Query(le=LAST_YEAR, json_schema_extra={"minimum": FIRST_YEAR},
+          description=f"{FIRST_YEAR} or later (default: this year, UTC)."),
     AfterValidator(_since_1962),
 ]
 
@@ -98,7 +101,8 @@ def twin_cities_day_plan(
 
 
 @router.get(
-    "/cities/{city_id}/reminder-rules", response_model=ReminderRulesPublic, tags=["reminders"]
+    "/cities/{city_id}/reminder-rules", response_model=ReminderRulesPublic, tags=["reminders"],
+    responses=problems(403),
 )
 def read_reminder_rules(
     city_id: PathId, session: SessionDep, actor: CurrentActor
@@ -108,7 +112,8 @@ def read_reminder_rules(
 
 
 @router.patch(
-    "/cities/{city_id}/reminder-rules", response_model=ReminderRulesPublic, tags=["reminders"]
+    "/cities/{city_id}/reminder-rules", response_model=ReminderRulesPublic, tags=["reminders"],
+    responses=problems(403),
 )
 def update_reminder_rules(
     city_id: PathId,

@@ -39,7 +39,8 @@ from app.core import changes, clock
 from app.core.actors import SYSTEM, Actor
 from app.core.errors import Forbidden, NotFound, Unprocessable
 from app.events.changes import EventChanged
-from app.events.models import Event, EventStatus, Visibility
+from app.events.models import Event, EventStatus
+from app.events.policy import can_city_read
 from app.events.service import EventFilters, event_query, guest_ids_of
 from app.notifications import outbox
 from app.notifications.models import (
@@ -149,7 +150,7 @@ def event_specs(session: Session, event: Event) -> list[Spec]:
     if event.status not in REMINDED_STATUSES or event.id is None:
         return []
     guests = guest_ids_of(session, [event.id])[event.id]
-    cities = [event.host_city_id, *([] if event.visibility == Visibility.private else guests)]
+    cities = [c for c in [event.host_city_id, *guests] if can_city_read(c, event, guests)]
     specs = []
     for rules in rules_for(session, cities).values():
         for lead in rules.event_days:

@@ -319,6 +319,26 @@ def test_world_twin_cities_day_reminders(client, session, clock, smtp, receiver,
     assert [p["name"] for p in data["partnerships_without_event"]] == ["Mary"]
 
 
+def test_world_twin_cities_day_reminder_shows_only_what_the_city_may_see(
+        client, session, clock, smtp, kostroma, make_city, make_partnership, make_event,
+        kostroma_key, make_worker):
+    oryol = make_city("Oryol")
+    make_partnership(kostroma, oryol)
+    make_event(oryol, [kostroma], title="Mayors' closed dinner", visibility="private",
+               starts_at="2027-04-24T19:00", ends_at="2027-04-24T23:00")
+    clock.set(utc(2027, 1, 1))
+    set_rules(client, kostroma_key, kostroma, coordinator_emails=["exchange@kostroma.ru"],
+              event_days_before=[])
+    worker = make_worker()
+    worker.schedule()
+    clock.set(utc(2027, 3, 26, 6, 5))
+    worker.run_once()
+    (mail,) = smtp.sink.to("exchange@kostroma.ru")
+    text = mail.get_body(("plain",)).get_content()
+    assert "closed dinner" not in text
+    assert "Oryol (RU)" in text  # to Kostroma, nothing is planned with Oryol
+
+
 def test_a_city_without_an_active_twinning_is_told_so_not_congratulated(
         client, session, clock, smtp, make_city, make_partnership, make_key, make_worker):
     lonely = make_city("Oryol")
