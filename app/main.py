@@ -7,23 +7,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from app import receivers  # noqa: F401  (connects the consumers of change facts)
+from app.accounts.router import current_session
+from app.accounts.router import router as accounts_router
+from app.accounts.sso_router import router as sso_router
 from app.calendars.router import router as calendars_router
 from app.cities.router import router as cities_router
 from app.core.db import get_engine
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
 from app.core.logging import RequestIdMiddleware, configure_logging
+from app.core.openapi import install_openapi, json_body_types
 from app.core.settings import get_settings
 from app.events.router import router as events_router
-from app.keys.auth import optional_actor
+from app.keys.auth import optional_actor, require_actor
 from app.keys.router import router as keys_router
 from app.notifications.router import router as notifications_router
 from app.participants.router import router as participants_router
@@ -55,8 +61,16 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+class Health(BaseModel):
+    status: Literal["ok", "error"]
+    database: Literal["ok", "unreachable"]
+
+
 @asynccontextmanager
-async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Built now, not by the first request: the document and, from it, the JSON
+    # types of every body (`json_body_types`).
+    app.openapi()
     freeze_startup_heap()
     yield
 
@@ -66,26 +80,36 @@ def create_app() -> FastAPI:
     configure_logging(settings.log_level)
     # Every endpoint judges a key that is sent, public reads included: an unknown or
     # revoked key is 401 everywhere, never silently read as anonymous. (Routes that
-    # ask for the actor themselves share this one lookup: FastAPI caches it.)
+    # ask for the actor themselves share this one lookup: FastAPI caches it.) Then a
+    # JSON body's values must have the JSON types the document gives them.
     # FastAPIOffline serves Swagger UI from the package's own copy: FastAPI's page
     # loads it from a CDN, which a city hall intranet cannot reach. (No ReDoc: its
     # page fetches a logo from its vendor's CDN.)
     app = FastAPIOffline(title="Twinplan", version="1.0.0", description=DESCRIPTION,
-                         lifespan=lifespan, dependencies=[Depends(optional_actor)],
+                         lifespan=lifespan,
+                         dependencies=[Depends(optional_actor), Depends(json_body_types)],
                          redoc_url=None)
     # Added last, so it runs first: the request id exists before the size is judged.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
+    # Every problem each operation can answer, in the OpenAPI document: the key
+    # lookup above runs on every endpoint, so each may answer 401; the routes that
+    # need a key list the bearer scheme alone in `security`.
+    install_openapi(app, answers={optional_actor: {401}, current_session: {401}},
+                    auth_required=[require_actor, current_session])
     app.include_router(cities_router)
     app.include_router(keys_router)
+    app.include_router(accounts_router)
+    app.include_router(sso_router)
     app.include_router(events_router)
     app.include_router(participants_router)
     app.include_router(calendars_router)
     app.include_router(reminders_router)
     app.include_router(notifications_router)
 
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], response_model=Health, responses={
+        503: {"model": Health, "description": "The database does not answer."}})
     def health() -> JSONResponse:
         """Liveness and a database round trip."""
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.utils import format_datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
@@ -17,6 +17,7 @@ from app.calendars.render import etag_of
 from app.calendars.state import Conditions
 from app.calendars.twin_cities_day import REVISED, twin_cities_day_feed
 from app.core.db import SessionDep, TransactionalRoute
+from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
 from app.core.settings import get_settings
 from app.core.types import MAX_ID, PathId
@@ -46,8 +47,17 @@ async def _conditions(
 
 
 Validators = Annotated[Conditions, Depends(_conditions)]
-_FEED_RESPONSES: dict[int | str, dict[str, object]] = {
-    200: {"content": {"text/calendar": {}}, "description": "The iCalendar feed."},
+_FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/calendar": {"schema": {"type": "string"}}},
+        "description": "The iCalendar feed (RFC 5545).",
+        "headers": {
+            "ETag": {"description": "Strong; send it back in `If-None-Match`.",
+                     "schema": {"type": "string"}, "required": True},
+            "Last-Modified": {"description": "Send it back in `If-Modified-Since`.",
+                              "schema": {"type": "string"}},
+        },
+    },
     304: {"description": "Not modified since the ETag or date the client holds."},
 }
 
@@ -124,8 +134,8 @@ def partnership_feed(
     return _serve(session, spec, request, conditions)
 
 
-@feeds.get("/private/{token}.ics", responses=_FEED_RESPONSES,
-            response_class=Response)
+@feeds.get("/private/{token}.ics", response_class=Response, responses={
+    **_FEED_RESPONSES, **problems((410, "The link was revoked, or its person erased."))})
 @feeds.head("/private/{token}.ics", include_in_schema=False)
 def private_feed(
     token: Annotated[str, Path(max_length=100)],
@@ -145,7 +155,7 @@ def private_feed(
 
 
 @tokens.post("", status_code=status.HTTP_201_CREATED,
-             response_model=FeedTokenCreated)
+             response_model=FeedTokenCreated, responses=problems(403))
 def create_feed_token(
     body: FeedTokenCreate, session: SessionDep, actor: CurrentActor
 ) -> object:

@@ -13,6 +13,7 @@ from sqlmodel import Field, SQLModel
 
 from app.cities import geo
 from app.core.db import UTCDateTime, utcnow
+from app.core.openapi import named_schema
 from app.core.types import PartialDate, RowId, partial_date_year
 from app.core.urls import city_feed_path, feed_url, partnership_feed_path, webcal_url
 
@@ -30,11 +31,21 @@ def _check_timezone(value: str) -> str:
     return value
 
 
+# The whole lists are in the OpenAPI document, once each (components), so that
+# what the server accepts is what the schema says.
 CountryCode = Annotated[
-    str, PField(min_length=2, max_length=2, examples=["TM"]), AfterValidator(_check_country)
+    str, PField(min_length=2, max_length=2, examples=["TM"]), AfterValidator(_check_country),
+    named_schema("CountryCode", lambda: {
+        "type": "string", "enum": sorted(geo.countries()),
+        "description": "ISO 3166-1 alpha-2 (lower case is read as upper case).",
+    }),
 ]
 TimezoneName = Annotated[
-    str, PField(max_length=64, examples=["Asia/Ashgabat"]), AfterValidator(_check_timezone)
+    str, PField(max_length=64, examples=["Asia/Ashgabat"]), AfterValidator(_check_timezone),
+    named_schema("TimezoneName", lambda: {
+        "type": "string", "enum": sorted(geo.timezone_names()),
+        "description": "An IANA time zone name.",
+    }),
 ]
 Name = Annotated[str, PField(min_length=1, max_length=200)]
 WikidataId = Annotated[str, PField(max_length=20, pattern=r"^Q[1-9]\d*$", examples=["Q23438"])]
@@ -68,6 +79,8 @@ class City(CityBase, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     notes: str | None = Field(default=None, max_length=4000)
+    # Its coordinators sign in with a second factor (an authenticator app).
+    require_totp: bool = Field(default=False)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
@@ -105,6 +118,9 @@ class CityUpdate(SQLModel):
     alternate_names: list[Name] | None = PField(default=None, max_length=20)
     seeking_twin_in: list[CountryCode] | None = PField(default=None, max_length=50)
     notes: str | None = PField(default=None, max_length=4000)
+    require_totp: bool | None = PField(
+        default=None, description="Whether the city's coordinators must sign in with a "
+        "second factor (an authenticator app).")
 
 
 class CityPublic(CityBase):
@@ -113,6 +129,7 @@ class CityPublic(CityBase):
     alternate_names: list[str]
     seeking_twin_in: list[str]
     notes: str | None
+    require_totp: bool = False
     created_at: datetime
     updated_at: datetime
 

@@ -21,6 +21,7 @@ from app.cities.models import (
     StatusChangePublic,
 )
 from app.core.db import SessionDep, TransactionalRoute
+from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
 from app.core.types import IdFilter, PathId
 from app.keys.auth import CurrentActor
@@ -28,7 +29,8 @@ from app.keys.auth import CurrentActor
 router = APIRouter(prefix="/api/v1", tags=["cities"], route_class=TransactionalRoute)
 
 
-@router.post("/cities", status_code=status.HTTP_201_CREATED, response_model=CityPublic)
+@router.post("/cities", status_code=status.HTTP_201_CREATED, response_model=CityPublic,
+             responses=problems(403, (409, "Another city has this `wikidata_id`.")))
 def create_city(body: CityCreate, session: SessionDep, actor: CurrentActor) -> object:
     """Add a city (admin). The timezone is derived when omitted."""
     return service.create_city(session, body, actor)
@@ -54,7 +56,8 @@ def read_city(city_id: PathId, session: SessionDep) -> object:
     return service.get_city(session, city_id)
 
 
-@router.patch("/cities/{city_id}", response_model=CityPublic)
+@router.patch("/cities/{city_id}", response_model=CityPublic,
+              responses=problems(403, (409, "Another city has this `wikidata_id`.")))
 def update_city(
     city_id: PathId, body: CityUpdate, session: SessionDep, actor: CurrentActor
 ) -> object:
@@ -62,7 +65,8 @@ def update_city(
     return service.update_city(session, city_id, body, actor)
 
 
-@router.delete("/cities/{city_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/cities/{city_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(
+    403, (409, "Partnerships, API keys or events still refer to the city.")))
 def delete_city(city_id: PathId, session: SessionDep, actor: CurrentActor) -> Response:
     """Delete a city (admin); 409 while anything refers to it."""
     service.delete_city(session, city_id, actor)
@@ -108,7 +112,8 @@ def _public(session: Session, partnerships: list[Partnership]) -> list[Partnersh
     ]
 
 
-@router.post("/partnerships", status_code=status.HTTP_201_CREATED, response_model=PartnershipPublic)
+@router.post("/partnerships", status_code=status.HTTP_201_CREATED, response_model=PartnershipPublic,
+             responses=problems(403, (409, "The two cities already have a partnership.")))
 def create_partnership(
     body: PartnershipCreate, session: SessionDep, actor: CurrentActor
 ) -> object:
@@ -132,7 +137,8 @@ def read_partnership(partnership_id: PathId, session: SessionDep) -> object:
     return _public(session, [service.get_partnership(session, partnership_id)])[0]
 
 
-@router.patch("/partnerships/{partnership_id}", response_model=PartnershipPublic)
+@router.patch("/partnerships/{partnership_id}", response_model=PartnershipPublic,
+              responses=problems(403, (409, "The new status cannot follow the current one.")))
 def update_partnership(
     partnership_id: PathId,
     body: PartnershipUpdate,

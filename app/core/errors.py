@@ -15,7 +15,8 @@ import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("twinplan.errors")
@@ -25,7 +26,9 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
 class FieldError(BaseModel):
-    loc: list[str | int]
+    loc: list[str | int] = Field(
+        description="Where: `body`, `query`, `path` or `header`, then the field's path."
+    )
     msg: str
     type: str
 
@@ -33,13 +36,24 @@ class FieldError(BaseModel):
 class Problem(BaseModel):
     """RFC 9457 problem details, as every error response carries them."""
 
-    type: str
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(json_schema_extra={"format": "uri"},
+                      examples=[PROBLEM_TYPE_BASE + "not-found"])
     title: str
-    status: int
+    status: int = Field(ge=400, le=599)
     detail: str | None = None
-    instance: str | None = None
+    instance: str | None = Field(default=None, description="The request's path.")
     errors: list[FieldError] | None = None
-    request_id: str | None = None
+    request_id: str | None = Field(
+        default=None, description="Quote it when you report a problem; it is in the logs."
+    )
+
+
+class ValidationProblem(Problem):
+    """A 422: the problem, with the fields at fault."""
+
+    errors: list[FieldError]
 
 
 class AppError(Exception):
@@ -87,6 +101,12 @@ class PreconditionRequired(AppError):
     status_code, slug, title = 428, "precondition-required", "Precondition required"
 
 
+class TooManyRequests(AppError):
+    """429; ``retry_after`` (seconds) becomes the ``Retry-After`` header."""
+
+    status_code, slug, title = 429, "too-many-requests", "Too many requests"
+
+
 class Gone(AppError):
     status_code, slug, title = 410, "gone", "Gone"
 
@@ -118,6 +138,29 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
 
 
+# The order methods are listed in, in an ``Allow`` header.
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path has, for the ``Allow`` of a 405.
+
+    Routes are one per path and method here, and the route that refuses a method
+    knows only its own: gather those of every route on the path.
+    """
+    path = request.scope["path"]
+    root = request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):]
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        regex, route_methods = getattr(route, "path_regex", None), route.methods
+        if regex is not None and route_methods and regex.match(path):
+            methods.update(route_methods)
+    order = {m: i for i, m in enumerate(_METHOD_ORDER)}
+    return ", ".join(sorted(methods, key=lambda m: (order.get(m, len(order)), m)))
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
@@ -135,6 +178,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if "retry_after" in exc.extra:
+            headers = {"Retry-After": str(exc.extra["retry_after"])}
         return problem_response(
             request,
             exc.status_code,
@@ -163,11 +208,12 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else None
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No resource at {request.url.path}."
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path}."
-        return problem_response(
-            request, exc.status_code, detail=detail, headers=getattr(exc, "headers", None)
-        )
+            allow = allowed_methods(request)
+            detail = f"{request.method} is not allowed on {request.url.path}; use {allow}."
+            headers = {**(headers or {}), "Allow": allow}
+        return problem_response(request, exc.status_code, detail=detail, headers=headers)
 
     @app.exception_handler(sqlalchemy.exc.TimeoutError)
     async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:

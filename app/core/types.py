@@ -29,6 +29,8 @@ PartialDate = Annotated[
     str,
     Field(
         max_length=10,
+        # Documented here, checked by `_check_partial_date` (which also knows the calendar).
+        json_schema_extra={"pattern": r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"},
         description="A date known to the day, the month or only the year: "
         "`2017-05-20`, `2014-04` or `1944`.",
         examples=["1944", "2014-04", "2017-05-20"],

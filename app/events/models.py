@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, model_validator
+from pydantic import AfterValidator, WithJsonSchema, model_validator
 from pydantic import Field as PField
 from sqlalchemy import CheckConstraint, Connection, DateTime, Index, String, inspect, select
 from sqlalchemy import event as sa_event
@@ -250,7 +250,8 @@ class EventCreate(EventBase):
         "neither ended nor suspended."
     )
     registration_deadline: PlanDatetime | None = PField(default=None, description=_DEADLINE_DOC)
-    status: EventStatus = PField(
+    status: Annotated[EventStatus, WithJsonSchema(
+        {"type": "string", "enum": sorted(CREATABLE_STATUSES)})] = PField(
         default=EventStatus.draft, description="`draft` (default), `planned` or `confirmed`."
     )
     timezone: TimezoneName | None = PField(default=None, description=_TZ_DOC)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
-from pydantic import PlainValidator
+from pydantic import PlainValidator, WithJsonSchema
 
 from app.cities.models import TimezoneName
 from app.core.db import SessionDep, TransactionalRoute
+from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
 from app.core.types import MAX_ID
 from app.events import service
@@ -28,11 +30,24 @@ from app.keys.auth import CurrentActor, MaybeActor
 router = APIRouter(prefix="/api/v1/events", tags=["events"], route_class=TransactionalRoute)
 
 
+# What `from` and `to` accept, stated in the schema and checked before parsing: a
+# date, or a date and time to the minute, second or fraction, with an optional offset;
+# years 1900 to 2200 (`check_year`).
+WINDOW_EDGE = (
+    r"^(19[0-9]{2}|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"
+)
+_WINDOW_EDGE = re.compile(WINDOW_EDGE)
+
+
 def _window_edge(value: Any) -> date | datetime:
     if isinstance(value, date):
         return check_year(value)
-    text = str(value).strip()
+    text = str(value)
     try:
+        if not _WINDOW_EDGE.match(text):
+            raise ValueError
         parsed = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
@@ -42,13 +57,19 @@ def _window_edge(value: Any) -> date | datetime:
     return check_year(parsed)
 
 
-WindowEdge = Annotated[date | datetime, PlainValidator(_window_edge, json_schema_input_type=str)]
+WindowEdge = Annotated[
+    date | datetime,
+    PlainValidator(_window_edge, json_schema_input_type=str),
+    WithJsonSchema({"type": "string", "pattern": WINDOW_EDGE,
+                    "examples": ["2027-05-01", "2027-05-01T10:00", "2027-05-01T10:00+03:00"]}),
+]
 EventId = Annotated[int, Path(ge=1, le=MAX_ID)]
 IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
         description="The ETag from your last read of the event.",
+        pattern=r"\S",  # a blank one names no version
     ),
 ]
 
@@ -64,7 +85,8 @@ def _public(session: SessionDep, event: Event) -> EventPublic:
     return service.to_public(event, service.guest_ids_of(session, [event.id])[event.id])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=EventPublic)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=EventPublic,
+             responses=problems(403))
 def create_event(
     body: EventCreate, session: SessionDep, actor: CurrentActor, response: Response
 ) -> object:
@@ -144,7 +166,9 @@ def read_event(
     return _public(session, event)
 
 
-@router.patch("/{event_id}", response_model=EventPublic)
+@router.patch("/{event_id}", response_model=EventPublic, responses=problems(
+    403, (409, "The event is cancelled or completed, or the new status cannot follow the "
+          "current one."), 428))
 def update_event(
     event_id: EventId,
     body: EventUpdate,
@@ -164,7 +188,8 @@ def update_event(
     return _public(session, event)
 
 
-@router.post("/{event_id}/cancel", response_model=EventPublic)
+@router.post("/{event_id}/cancel", response_model=EventPublic,
+             responses=problems(403, (409, "A completed event cannot be cancelled.")))
 def cancel_event(
     event_id: EventId,
     body: EventCancel,

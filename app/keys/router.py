@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.core.db import SessionDep, TransactionalRoute
+from app.core.openapi import problems
 from app.core.types import PathId
 from app.keys import service
 from app.keys.auth import CurrentActor
@@ -13,7 +14,8 @@ from app.keys.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"], route_class=TransactionalRoute)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated,
+             responses=problems(403))
 def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: CurrentActor) -> object:
     """Issue a key. The secret is in this response only; store it now."""
     key, secret = service.create_api_key(
@@ -22,7 +24,7 @@ def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: CurrentActor)
     return ApiKeyCreated.model_validate(key, update={"key": secret})
 
 
-@router.get("", response_model=list[ApiKeyPublic])
+@router.get("", response_model=list[ApiKeyPublic], responses=problems(403))
 def list_api_keys(session: SessionDep, actor: CurrentActor) -> object:
     return service.list_api_keys(session, actor)
 
@@ -33,7 +35,7 @@ def read_own_key(session: SessionDep, actor: CurrentActor) -> object:
     return service.own_key(session, actor)
 
 
-@router.post("/{key_id}/revoke", response_model=ApiKeyPublic)
+@router.post("/{key_id}/revoke", response_model=ApiKeyPublic, responses=problems(403))
 def revoke_api_key(key_id: PathId, session: SessionDep, actor: CurrentActor) -> object:
     """Revoke a key at once; requests with it answer 401 from now on."""
     return service.revoke_api_key(session, key_id, actor)

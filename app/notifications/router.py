@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.core.db import SessionDep, TransactionalRoute
+from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
 from app.core.types import MAX_ID, PathId
 from app.keys.auth import CurrentActor
@@ -25,7 +26,7 @@ from app.notifications.models import (
 router = APIRouter(prefix="/api/v1", tags=["notifications"], route_class=TransactionalRoute)
 
 
-@router.get("/notifications", response_model=Page[NotificationPublic])
+@router.get("/notifications", response_model=Page[NotificationPublic], responses=problems(403))
 def list_notifications(
     session: SessionDep,
     actor: CurrentActor,
@@ -54,7 +55,8 @@ def list_notifications(
                 offset=page.offset)
 
 
-@router.get("/notifications/{notification_id}", response_model=NotificationPublic)
+@router.get("/notifications/{notification_id}", response_model=NotificationPublic,
+            responses=problems(403))
 def read_notification(
     notification_id: PathId, session: SessionDep, actor: CurrentActor
 ) -> object:
@@ -63,7 +65,8 @@ def read_notification(
     return service.with_attempts(session, [row])[0]
 
 
-@router.post("/notifications/{notification_id}/retry", response_model=NotificationPublic)
+@router.post("/notifications/{notification_id}/retry", response_model=NotificationPublic,
+             responses=problems(403, (409, "Only a dead notification is retried.")))
 def retry_notification(
     notification_id: PathId, session: SessionDep, actor: CurrentActor
 ) -> object:
@@ -79,6 +82,7 @@ def retry_notification(
     status_code=status.HTTP_201_CREATED,
     response_model=WebhookEndpointWithSecret,
     tags=["webhooks"],
+    responses=problems(403),
 )
 def create_webhook_endpoint(
     body: WebhookEndpointCreate, session: SessionDep, actor: CurrentActor

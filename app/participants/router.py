@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Response, status
 from sqlmodel import Session
 
 from app.core.db import SessionDep, TransactionalRoute
+from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
 from app.core.types import IdFilter, PathId
 from app.keys.auth import CurrentActor
@@ -49,7 +50,8 @@ def _public(session: Session, registrations: list[Registration]) -> list[Registr
     return out
 
 
-@router.post("/participants", status_code=status.HTTP_201_CREATED, response_model=ParticipantPublic)
+@router.post("/participants", status_code=status.HTTP_201_CREATED, response_model=ParticipantPublic,
+             responses=problems(403))
 def create_participant(
     body: ParticipantCreate, session: SessionDep, actor: CurrentActor
 ) -> object:
@@ -76,7 +78,8 @@ def read_participant(
     return service.get_participant(session, participant_id, actor)
 
 
-@router.patch("/participants/{participant_id}", response_model=ParticipantPublic)
+@router.patch("/participants/{participant_id}", response_model=ParticipantPublic,
+              responses=problems(403, (409, "The participant was erased.")))
 def update_participant(
     participant_id: PathId,
     body: ParticipantUpdate,
@@ -100,7 +103,8 @@ def export_participant(
     )
 
 
-@router.delete("/participants/{participant_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/participants/{participant_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=problems(403))
 def erase_participant(
     participant_id: PathId, session: SessionDep, actor: CurrentActor
 ) -> Response:
@@ -113,6 +117,8 @@ def erase_participant(
     "/events/{event_id}/registrations",
     status_code=status.HTTP_201_CREATED,
     response_model=RegistrationPublic,
+    responses=problems(403, (409, "The event takes no registrations, or the participant "
+                                  "is erased or booked into an overlapping event.")),
 )
 def register(
     event_id: PathId, body: RegistrationCreate, session: SessionDep, actor: CurrentActor
@@ -122,7 +128,8 @@ def register(
     return _public(session, [service.register(session, event_id, body, actor)])[0]
 
 
-@router.get("/events/{event_id}/registrations", response_model=Page[RegistrationPublic])
+@router.get("/events/{event_id}/registrations", response_model=Page[RegistrationPublic],
+            responses=problems(403))
 def list_registrations(
     event_id: PathId,
     session: SessionDep,
@@ -141,7 +148,7 @@ def list_registrations(
     return Page(items=_public(session, items), total=total, limit=page.limit, offset=page.offset)
 
 
-@router.get("/events/{event_id}/readiness", response_model=Readiness)
+@router.get("/events/{event_id}/readiness", response_model=Readiness, responses=problems(403))
 def readiness(event_id: PathId, session: SessionDep, actor: CurrentActor) -> object:
     """Confirmed, pending consent, waitlisted, chaperone shortfall, missing contacts."""
     return service.readiness(session, event_id, actor)
@@ -154,7 +161,8 @@ def read_registration(
     return _public(session, [service.get_registration(session, registration_id, actor)])[0]
 
 
-@router.post("/registrations/{registration_id}/consent", response_model=RegistrationPublic)
+@router.post("/registrations/{registration_id}/consent", response_model=RegistrationPublic,
+             responses=problems(403, 409))
 def consent(
     registration_id: PathId, body: ConsentCreate, session: SessionDep, actor: CurrentActor
 ) -> object:
@@ -164,7 +172,8 @@ def consent(
     return _public(session, [service.record_consent(session, registration_id, body, actor)])[0]
 
 
-@router.post("/registrations/{registration_id}/cancel", response_model=RegistrationPublic)
+@router.post("/registrations/{registration_id}/cancel", response_model=RegistrationPublic,
+             responses=problems(403, 409))
 def cancel(
     registration_id: PathId,
     session: SessionDep,
@@ -177,7 +186,8 @@ def cancel(
     return _public(session, [registration])[0]
 
 
-@router.post("/registrations/{registration_id}/check-in", response_model=RegistrationPublic)
+@router.post("/registrations/{registration_id}/check-in", response_model=RegistrationPublic,
+             responses=problems(403, 409))
 def check_in(
     registration_id: PathId, body: CheckIn, session: SessionDep, actor: CurrentActor
 ) -> object:
