@@ -120,6 +120,46 @@ def create_api_key(
     typer.echo(secret)
 
 
+@cli.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Argument(help="The person's email; they sign in with it.")],
+    name: Annotated[str, typer.Option(help="Display name, e.g. 'Anna Smirnova'.")],
+    admin: Annotated[bool, typer.Option("--admin", help="Make the person an admin.")] = False,
+    role: Annotated[
+        Role | None, typer.Option(help="Or a role in a city: coordinator or partner.")
+    ] = None,
+    city: Annotated[int | None, typer.Option(help="The city of --role.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a person who signs in with a password: the first admin, typically.
+    Everyone else is better invited (POST /api/v1/invitations)."""
+    from app.accounts.service import add_membership
+    from app.accounts.service import create_user as make
+    from app.core.errors import AppError
+
+    if admin == (role is not None):
+        typer.echo("twinplan: give --admin, or --role with --city", err=True)
+        raise typer.Exit(2)
+    password = (sys.stdin.readline().rstrip("\n") if password_stdin else
+                typer.prompt("Password (10 characters or more)", hide_input=True,
+                             confirmation_prompt=True))
+    if len(password) < 10:
+        typer.echo("twinplan: the password needs 10 characters or more", err=True)
+        raise typer.Exit(2)
+    with _session(write=True) as session:
+        try:
+            user = make(session, email=email, display_name=name, password=password)
+            add_membership(session, user, role or Role.admin, None if admin else city)
+        except AppError as exc:
+            typer.echo(f"twinplan: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+        session.commit()
+    what = "admin" if admin else f"{role} of city {city}"
+    typer.echo(f"created user {user.id} <{user.email}>, {what}; sign in at /console/")
+
+
 @cli.command("list-api-keys")
 def list_api_keys() -> None:
     """List keys (never their secrets)."""

@@ -105,7 +105,7 @@ def update_city(session: Session, city_id: int, data: CityUpdate, actor: Actor) 
     if not policy.can_edit_city(actor, city_id):
         raise Forbidden(f"this key may not change city {city_id}'s data")
     fields: dict[str, Any] = data.model_dump(exclude_unset=True)
-    for required in ("name", "country_code"):
+    for required in ("name", "country_code", "require_totp"):
         if required in fields and fields[required] is None:
             raise Unprocessable(f"{required} cannot be removed")
     if fields.get("wikidata_id") and _wikidata_taken(session, fields["wikidata_id"], city.id):

@@ -27,13 +27,17 @@ CITY_ROLES = frozenset({Role.coordinator, Role.partner})
 class Actor:
     """A caller in a role, scoped to a city unless an admin; or the system.
 
-    ``key_id`` names the API key the caller authenticated with, if any.
+    ``key_id`` names the API key the caller authenticated with, if any;
+    ``user_id`` the person (signed in, ``session_id``, or holding a personal key).
+    A person with no membership to act in has no role and may only read.
     """
 
     role: Role | None
     city_id: int | None = None
     key_id: int | None = None
     is_system: bool = False
+    user_id: int | None = None
+    session_id: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -53,7 +57,12 @@ class Actor:
         """Who this is, for the records a change leaves (e.g. who recorded a consent)."""
         if self.is_system:
             return "system"
-        who = f"{self.role} key {self.key_id}" if self.key_id is not None else str(self.role)
+        if self.user_id is not None:
+            who = f"{self.role} user {self.user_id}"
+        elif self.key_id is not None:
+            who = f"{self.role} key {self.key_id}"
+        else:
+            who = str(self.role)
         return f"{who} of city {self.city_id}" if self.city_id is not None else who
 
     def speaks_for(self, city_id: int) -> bool:

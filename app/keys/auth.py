@@ -1,4 +1,6 @@
-"""Who is calling: a bearer API key resolved to an ``Actor``, as a FastAPI dependency.
+"""Who is calling, as a FastAPI dependency: a bearer API key, or another credential
+that a higher layer plugs in (``also_authenticate``: the session cookie of a
+signed-in person, ``app.accounts.sessions``), resolved to an ``Actor``.
 
 Routers only ask for the actor (``CurrentActor``, or ``MaybeActor`` where
 reading needs no key); what the actor may do is each domain's policy.
@@ -6,10 +8,12 @@ reading needs no key); what the actor may do is each domain's policy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
 
 from app.core.actors import Actor, Role
 from app.core.db import SessionDep
@@ -18,14 +22,29 @@ from app.keys.service import find_active_key
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer tp_...`")
 
+Authenticator = Callable[[Request, Session], Actor | None]
+_others: list[Authenticator] = []
+
+
+def also_authenticate(authenticator: Authenticator) -> Authenticator:
+    """Register a credential tried, in order, when a request carries no Bearer key."""
+    _others.append(authenticator)
+    return authenticator
+
 
 def optional_actor(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor | None:
     # HTTPBearer(auto_error=False) gives None for no header and for other schemes
-    # (Basic, say): those callers read as anonymous.
+    # (Basic, say): those callers go on to the other credentials, or are anonymous.
     if credentials is None:
+        for authenticate in _others:
+            actor = authenticate(request, session)
+            if actor is not None:
+                session.commit()  # as below: hold no connection while waiting
+                return actor
         return None
     key = find_active_key(session, credentials.credentials)
     # End this read now: FastAPI runs the endpoint in another worker thread, and a
@@ -34,12 +53,15 @@ def optional_actor(
     session.commit()
     if key is None or key.id is None:
         raise Unauthorized("the API key is unknown or has been revoked")
-    return Actor(role=Role(key.role), city_id=key.city_id, key_id=key.id)
+    return Actor(role=Role(key.role), city_id=key.city_id, key_id=key.id,
+                 user_id=key.user_id)
 
 
 def require_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
     if actor is None:
-        raise Unauthorized("this action needs an API key: `Authorization: Bearer <api key>`")
+        raise Unauthorized(
+            "this action needs an API key (`Authorization: Bearer <api key>`) or signing in"
+        )
     return actor
 
 

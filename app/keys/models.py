@@ -23,6 +23,11 @@ class ApiKey(SQLModel, table=True):
     city_id: int | None = Field(
         default=None, foreign_key="city.id", index=True, ondelete="RESTRICT"
     )
+    # A personal key: made by a signed-in person, within their own role and city,
+    # and revoked with their membership.
+    user_id: int | None = Field(
+        default=None, foreign_key="app_user.id", index=True, ondelete="CASCADE"
+    )
     # SHA-256 of the key; keys carry 256 random bits, so a slow hash adds nothing.
     key_hash: str = Field(max_length=64, unique=True, index=True)
     prefix: str = Field(max_length=16)
@@ -49,6 +54,7 @@ class ApiKeyPublic(SQLModel):
     name: str
     role: Role
     city_id: int | None
+    user_id: int | None
     prefix: str
     created_at: datetime
     revoked_at: datetime | None

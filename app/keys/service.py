@@ -21,24 +21,25 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _require_key_rights(actor: Actor) -> None:
-    if not policy.can_manage_keys(actor):
-        raise Forbidden("this action needs an admin key")
-
-
 def create_api_key(
     session: Session, actor: Actor, *, name: str, role: Role, city_id: int | None = None
 ) -> tuple[ApiKey, str]:
-    """Store a new key and return it with its secret, which is never stored."""
-    _require_key_rights(actor)
+    """Store a new key and return it with its secret, which is never stored. A key a
+    signed-in person makes for their own role and city is theirs (personal): it is
+    listed for them and revoked with their membership."""
     role = Role(role)
+    if not policy.can_issue_key(actor, role, city_id):
+        raise Forbidden("an admin issues any key; a signed-in person, keys of their own "
+                        "role and city")
     if role is not Role.admin and city_id is None:
         raise Unprocessable(f"a {role} key needs a city")
     if role is Role.admin and city_id is not None:
         raise Unprocessable("an admin key is not scoped to a city")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    personal = actor.user_id if not policy.can_manage_keys(actor) else None
     key = ApiKey(
-        name=name, role=role, city_id=city_id, key_hash=hash_key(secret), prefix=secret[:10]
+        name=name, role=role, city_id=city_id, key_hash=hash_key(secret), prefix=secret[:10],
+        user_id=personal,
     )
     # Keys sit below cities, so the city is checked by its foreign key: inside a
     # savepoint, a refused insert leaves the caller's transaction usable.
@@ -72,8 +73,9 @@ def own_key(session: Session, actor: Actor) -> ApiKey:
 
 def revoke_api_key(session: Session, key_id: int, actor: Actor) -> ApiKey:
     """Revoke a key; revoking twice keeps the first revocation time."""
-    _require_key_rights(actor)
     key = get_api_key(session, key_id, actor)
+    if not policy.can_revoke_key(actor, key):
+        raise Forbidden("this action needs an admin key (or the key's owner)")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.add(key)
@@ -82,5 +84,10 @@ def revoke_api_key(session: Session, key_id: int, actor: Actor) -> ApiKey:
 
 
 def list_api_keys(session: Session, actor: Actor) -> list[ApiKey]:
-    _require_key_rights(actor)
-    return list(session.exec(select(ApiKey).order_by(ApiKey.id)).all())  # type: ignore[arg-type]
+    """Every key, for admins; a signed-in person's own keys, for them."""
+    query = select(ApiKey).order_by(ApiKey.id)  # type: ignore[arg-type]
+    if not policy.can_manage_keys(actor):
+        if actor.user_id is None:
+            raise Forbidden("this action needs an admin key")
+        query = query.where(ApiKey.user_id == actor.user_id)
+    return list(session.exec(query).all())

@@ -59,6 +59,7 @@ class Topic(StrEnum):
     event_cancelled = "event.cancelled"
     registration_changed = "registration.changed"
     reminder_due = "reminder.due"
+    account_mail = "account.mail"  # invitations and password resets (email only)
 
 
 def _utc(**kw: Any) -> Any:
@@ -181,7 +182,17 @@ class NotificationPublic(SQLModel):
     )
 
 
-EventTypes = list[Topic]
+class WebhookTopic(StrEnum):
+    """The topics a partner's endpoint may subscribe to (account mail is email only)."""
+
+    event_created = Topic.event_created.value
+    event_updated = Topic.event_updated.value
+    event_cancelled = Topic.event_cancelled.value
+    registration_changed = Topic.registration_changed.value
+    reminder_due = Topic.reminder_due.value
+
+
+EventTypes = list[WebhookTopic]
 
 
 class WebhookEndpointCreate(SQLModel):
@@ -189,15 +200,17 @@ class WebhookEndpointCreate(SQLModel):
     url: str = PField(max_length=2000, examples=["https://partner.example/twinplan/hooks"])
     event_types: EventTypes = PField(
         min_length=1,
-        max_length=len(Topic),
-        description="Topics to receive: " + ", ".join(f"`{t}`" for t in Topic) + ".",
+        max_length=len(WebhookTopic),
+        description="Topics to receive: " + ", ".join(f"`{t}`" for t in WebhookTopic) + ".",
     )
     description: str | None = PField(default=None, max_length=500)
 
 
 class WebhookEndpointUpdate(SQLModel):
     url: str | None = PField(default=None, max_length=2000)
-    event_types: EventTypes | None = PField(default=None, min_length=1, max_length=len(Topic))
+    event_types: EventTypes | None = PField(
+        default=None, min_length=1, max_length=len(WebhookTopic)
+    )
     description: str | None = PField(default=None, max_length=500)
     enabled: bool | None = PField(
         default=None, description="`true` re-enables an endpoint disabled by a 410."

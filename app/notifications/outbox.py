@@ -15,6 +15,7 @@ from sqlalchemy import func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from app.accounts.changes import AccountMail
 from app.core import changes, clock
 from app.events.changes import EventChanged
 from app.events.models import Event, EventGuest, Visibility
@@ -283,6 +284,20 @@ def tell_the_person(change: RegistrationChanged, session: Session) -> None:
             city_id=participant.home_city_id,
             subject=f"event:{change.event_id}",
         )
+
+
+@changes.receiver(AccountMail)
+def send_account_mail(mail: AccountMail, session: Session) -> None:
+    """Invitations and password resets: one email each, sent by the worker."""
+    enqueue(
+        session,
+        key=f"account:{mail.key}",
+        channel=Channel.email,
+        topic=Topic.account_mail,
+        recipient=mail.to,
+        payload={"to": mail.to, "subject": mail.subject, "text": mail.text},
+        city_id=mail.city_id,
+    )
 
 
 def open_count(session: Session) -> int:

@@ -18,6 +18,17 @@ DEFAULT_EVENT_DAYS = [14, 2]
 DEFAULT_ANNIVERSARY_DAYS = [30]
 
 
+class ReminderOptOut(SQLModel, table=True):
+    """A person who stopped one kind of reminder for themselves (``kind``: event,
+    twin_cities_day, anniversary)."""
+
+    __tablename__ = "reminder_opt_out"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True, ondelete="CASCADE")
+    kind: str = Field(max_length=40, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
 class ReminderRule(SQLModel, table=True):
     """One row per city that changed the defaults or named its coordinators.
 

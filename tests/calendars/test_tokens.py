@@ -86,8 +86,10 @@ def test_a_persons_agenda_holds_the_events_they_have_a_place_at(
     client, world, make_event, make_key, person, admin
 ):
     mary_key = make_key(Role.coordinator, world.mary)
+    # Partners-only: the person's city may see it. (A private event of another city
+    # stays out of the agenda its city hands out: tests/events/test_visibility.py.)
     confirmed = make_event(world.kostroma, [world.mary], title="Confirmed", capacity=5,
-                           visibility="private", starts_at="2027-06-01T10:00",
+                           visibility="partners", starts_at="2027-06-01T10:00",
                            ends_at="2027-06-02T10:00")
     waitlisted = make_event(world.kostroma, [world.mary], title="Full", capacity=0,
                             starts_at="2027-07-01T10:00", ends_at="2027-07-02T10:00")
