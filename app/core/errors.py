@@ -23,6 +23,8 @@ log = logging.getLogger("twinplan.errors")
 
 PROBLEM_TYPE_BASE = "https://twinplan.example/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# PostgreSQL's deadlock_detected and serialization_failure: retrying succeeds.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 
 
 class FieldError(BaseModel):
@@ -242,6 +244,21 @@ def install_error_handlers(app: FastAPI) -> None:
             detail="A value is out of the range the database can store.",
             errors=[],
         )
+
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    async def _operational(request: Request, exc: sqlalchemy.exc.OperationalError
+                           ) -> JSONResponse:
+        # Two transactions waited on each other's row locks (PostgreSQL broke the
+        # cycle by aborting this one), or a serializable read lost its race: nothing
+        # was written, and the same request again will go through.
+        if getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+            return problem_response(
+                request, 409, slug="concurrent-change", title="Concurrent change",
+                detail="Another request changed the same data at the same moment; "
+                "nothing was stored. Send the request again.",
+                headers={"Retry-After": "1"},
+            )
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

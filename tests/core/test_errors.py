@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+import sqlalchemy.exc
 from fastapi.testclient import TestClient
 
 from tests.conftest import assert_problem
@@ -82,3 +84,27 @@ def test_console_is_served(client):
     r = client.get("/", follow_redirects=True)
     assert r.status_code == 200 and "Twinplan console" in r.text
     assert client.get("/console/console.js").status_code == 200
+
+
+@pytest.mark.parametrize(("sqlstate", "status"), [("40P01", 409), ("40001", 409), ("57P01", 500)])
+def test_a_deadlock_is_a_409_to_retry_not_a_500(app, sqlstate, status):
+    """PostgreSQL aborts one of two transactions waiting on each other (a move of an
+    event against a registration of one of its people, say): nothing was stored, and
+    the caller is told to send it again. Other database failures stay 500s."""
+
+    class Orig(Exception):
+        pass
+
+    orig = Orig("deadlock detected")
+    orig.sqlstate = sqlstate  # type: ignore[attr-defined]
+
+    @app.get("/deadlock")
+    def deadlock() -> None:
+        raise sqlalchemy.exc.OperationalError("UPDATE ...", {}, orig)
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/deadlock")
+    assert_problem(response, status)
+    if status == 409:
+        assert response.headers["retry-after"] == "1"
+        assert "send the request again" in response.json()["detail"].lower()
