@@ -126,8 +126,10 @@ def server(env: dict[str, str], log_path: Path) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "w+") as log:
+        # The address is given, so serve leaves the developer's .env alone.
         proc = subprocess.Popen([str(BIN / "twinplan"), "serve", "--port", str(port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
+                                env=env | {"TWINPLAN_PUBLIC_BASE_URL": base},
+                                stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_up(f"{base}/health", proc, log)
             yield base
