@@ -35,7 +35,7 @@ from app.accounts.models import (
 )
 from app.cities.models import City
 from app.core import changes, clock
-from app.core.actors import SYSTEM, Actor, Role
+from app.core.actors import Actor, Role
 from app.core.errors import (
     Conflict,
     Forbidden,
@@ -45,6 +45,7 @@ from app.core.errors import (
     Unprocessable,
 )
 from app.core.settings import get_settings
+from app.keys.changes import ApiKeyIssued
 from app.keys.models import ApiKey
 
 INVITATION_VALID_FOR = timedelta(days=7)
@@ -56,6 +57,8 @@ THROTTLE_WINDOW = timedelta(minutes=15)
 FAILURES_PER_ACCOUNT = 5
 FAILURES_PER_ADDRESS = 20
 WRONG = "the email or the password is wrong"
+# Whoever is not signed in yet: sign-in attempts and reset requests.
+ANONYMOUS = Actor(role=None)
 
 
 def _hash(secret: str) -> str:
@@ -70,7 +73,18 @@ def audit(
     session.add(AccessEvent(
         at=clock.now(), kind=kind, user_id=user_id,
         email_key=normalized_email(email) if email else None, city_id=city_id,
-        actor=actor.label, client_address=client, detail=detail,
+        actor=actor.label, client_address=client or actor.address, detail=detail,
+    ))
+    session.flush()
+
+
+@changes.receiver(ApiKeyIssued)
+def audit_key(issued: ApiKeyIssued, session: Session) -> None:
+    """Key creation is in the access audit, with who made it and from where."""
+    session.add(AccessEvent(
+        at=clock.now(), kind=AccessKind.api_key_created, user_id=issued.user_id,
+        city_id=issued.city_id, actor=issued.by, client_address=issued.address,
+        detail=f"{issued.role} key {issued.key_id}",
     ))
     session.flush()
 
@@ -206,7 +220,7 @@ class SignedIn:
 def _fail(session: Session, data: SignIn, client: str | None, detail: str) -> Unauthorized:
     """Record a failed sign-in, committed even though the request fails."""
     user = find_user(session, data.email)
-    audit(session, AccessKind.sign_in_failed, SYSTEM, user_id=user.id if user else None,
+    audit(session, AccessKind.sign_in_failed, ANONYMOUS, user_id=user.id if user else None,
           email=data.email, client=client, detail=detail)
     session.commit()
     return Unauthorized(WRONG)
@@ -374,7 +388,7 @@ def accept_invitation(
 def request_password_reset(session: Session, email: str, client: str | None) -> None:
     """Email a single-use link, if the account exists; the caller learns nothing."""
     user = find_user(session, email)
-    audit(session, AccessKind.password_reset_requested, SYSTEM,
+    audit(session, AccessKind.password_reset_requested, ANONYMOUS,
           user_id=user.id if user else None, email=email, client=client)
     if user is None or user.disabled_at is not None:
         return

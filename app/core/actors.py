@@ -38,6 +38,8 @@ class Actor:
     is_system: bool = False
     user_id: int | None = None
     session_id: int | None = None
+    # The client address the request came from (audit records), if a request.
+    address: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -57,12 +59,13 @@ class Actor:
         """Who this is, for the records a change leaves (e.g. who recorded a consent)."""
         if self.is_system:
             return "system"
+        role = self.role or "no role"
         if self.user_id is not None:
-            who = f"{self.role} user {self.user_id}"
+            who = f"{role} user {self.user_id}"
         elif self.key_id is not None:
-            who = f"{self.role} key {self.key_id}"
+            who = f"{role} key {self.key_id}"
         else:
-            who = str(self.role)
+            who = str(self.role or "anonymous")
         return f"{who} of city {self.city_id}" if self.city_id is not None else who
 
     def speaks_for(self, city_id: int) -> bool:

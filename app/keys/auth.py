@@ -9,6 +9,7 @@ reading needs no key); what the actor may do is each domain's policy.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -44,7 +45,7 @@ def optional_actor(
             actor = authenticate(request, session)
             if actor is not None:
                 session.commit()  # as below: hold no connection while waiting
-                return actor
+                return replace(actor, address=_address(request))
         return None
     key = find_active_key(session, credentials.credentials)
     # End this read now: FastAPI runs the endpoint in another worker thread, and a
@@ -54,7 +55,12 @@ def optional_actor(
     if key is None or key.id is None:
         raise Unauthorized("the API key is unknown or has been revoked")
     return Actor(role=Role(key.role), city_id=key.city_id, key_id=key.id,
-                 user_id=key.user_id)
+                 user_id=key.user_id, address=_address(request))
+
+
+def _address(request: Request) -> str | None:
+    """Where the request came from, for the records of who did what."""
+    return request.client.host if request.client else None
 
 
 def require_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:

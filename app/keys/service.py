@@ -8,10 +8,12 @@ import secrets
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from app.core import changes
 from app.core.actors import Actor, Role
 from app.core.db import utcnow
 from app.core.errors import Forbidden, NotFound, Unprocessable
 from app.keys import policy
+from app.keys.changes import ApiKeyIssued
 from app.keys.models import ApiKey
 
 KEY_PREFIX = "tp_"
@@ -49,6 +51,10 @@ def create_api_key(
             session.flush()
     except IntegrityError:
         raise Unprocessable(f"city {city_id} does not exist", field="city_id") from None
+    assert key.id is not None
+    changes.record(session, ApiKeyIssued(key_id=key.id, role=str(role), city_id=city_id,
+                                         user_id=personal, by=actor.label,
+                                         address=actor.address))
     return key, secret
 
 
