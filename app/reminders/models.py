@@ -32,8 +32,9 @@ class ReminderOptOut(SQLModel, table=True):
 class ReminderRule(SQLModel, table=True):
     """One row per city that changed the defaults or named its coordinators.
 
-    A city without a row gets the defaults and has no coordinator addresses
-    (its webhooks still receive ``reminder.due``).
+    A city without a row gets the defaults; its reminders go to its coordinators'
+    accounts (``app.reminders.recipients``), and ``coordinator_emails`` adds
+    addresses that have no account (its webhooks receive ``reminder.due`` too).
     """
 
     __tablename__ = "reminder_rule"

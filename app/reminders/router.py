@@ -1,4 +1,5 @@
-"""HTTP endpoints: World Twin Cities Day, a city's planning view and reminder rules."""
+"""HTTP endpoints: World Twin Cities Day, a city's planning view, reminder rules, and
+the kinds of reminder a person chose to receive."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from app.core.db import SessionDep, TransactionalRoute
 from app.core.openapi import problems
 from app.core.types import PathId
 from app.keys.auth import CurrentActor, MaybeActor
-from app.reminders import plan, service
+from app.reminders import plan, recipients, service
 from app.reminders.models import (
     NextTwinCitiesDayPublic,
     ReminderRulesPublic,
@@ -21,6 +22,7 @@ from app.reminders.models import (
     TwinCitiesDayPlan,
     TwinCitiesDayPublic,
 )
+from app.reminders.recipients import MyReminders, ReminderKind, ReminderSwitch
 from app.twin_cities_day import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -129,3 +131,31 @@ def update_reminder_rules(
     09:00 in the city's timezone.
     """
     return service.update_rules(session, city_id, body, actor)
+
+
+NOT_A_PERSON = (403, "The caller is not a person: a machine's API key has no reminders to "
+                     "choose (sign in, or use a personal key).")
+
+
+@router.get(
+    "/me/reminders", response_model=MyReminders, tags=["reminders"],
+    responses=problems(NOT_A_PERSON),
+)
+def my_reminders(session: SessionDep, actor: CurrentActor) -> object:
+    """Which kinds of reminder reach you, the signed-in person (or the owner of a
+    personal key): as a coordinator of a city, or because a city's rules list your
+    address. Each comes in your language."""
+    return recipients.my_reminders(session, actor)
+
+
+@router.put(
+    "/me/reminders/{kind}", response_model=MyReminders, tags=["reminders"],
+    responses=problems(NOT_A_PERSON),
+)
+def set_my_reminder(
+    kind: ReminderKind, body: ReminderSwitch, session: SessionDep, actor: CurrentActor
+) -> object:
+    """Stop (`{"enabled": false}`) or resume (`true`) one kind of reminder for
+    yourself, in every city you hear from. Your city's other coordinators, and its
+    webhooks, still receive it. With the session cookie, send `X-CSRF-Token`."""
+    return recipients.set_my_reminder(session, actor, kind, body.enabled)

@@ -5,15 +5,19 @@ A reminder is planned as one ``reminder`` row in the outbox per recipient city
 ``anniversary:7:80y:city:42:30d``), due at the city's reminder hour (09:00 by
 default) in the city's own timezone. At that moment the worker calls
 ``expand_reminder``, which checks the plan still holds, and writes one email
-per recipient and one webhook per subscribed endpoint.
+per recipient (the city's coordinators' accounts, each in their language, and
+the addresses in its rules: ``app.reminders.recipients``) and one webhook per
+subscribed endpoint.
 
 Plans are kept in step with what they depend on:
 
 * an event's reminders are re-planned in the transaction that creates, moves,
   re-guests or cancels it (``replan_event`` receives its ``EventChanged``);
 * World Twin Cities Day and anniversaries are planned a year ahead by the
-  worker's hourly pass (``schedule_reminders``), and again when a city changes
-  its rules;
+  worker's hourly pass (``schedule_reminders``) for every city someone hears
+  from (``reminder_cities``: a city whose first coordinator account just
+  appeared is planned at the next pass), and again when a city changes its
+  rules;
 * whatever changed without telling us (a city's timezone, say) is caught at
   expansion, which recomputes the plan: a reminder that moved waits for its new
   moment, one no longer planned is withdrawn.
@@ -51,7 +55,7 @@ from app.notifications.models import (
     Topic,
     WebhookEndpoint,
 )
-from app.reminders import messages, policy
+from app.reminders import messages, policy, recipients
 from app.reminders.models import (
     ReminderRule,
     ReminderRulesPublic,
@@ -300,15 +304,17 @@ def replan_event(change: EventChanged, session: Session) -> None:
 
 
 def reminder_cities(session: Session) -> list[int]:
-    """Cities someone would hear from: coordinators named, or a ``reminder.due`` hook."""
+    """Cities someone would hear from: coordinators with accounts, coordinators named
+    in rules, or a ``reminder.due`` hook."""
     with_rules = set(session.exec(select(ReminderRule.city_id)).all())
+    with_people = recipients.cities_with_coordinators(session)
     hooks = session.exec(
         select(WebhookEndpoint.city_id, WebhookEndpoint.event_types).where(
             col(WebhookEndpoint.enabled)
         )
     ).all()
     with_hooks = {city for city, types in hooks if Topic.reminder_due in types}
-    return sorted(with_rules | with_hooks)
+    return sorted(with_rules | with_people | with_hooks)
 
 
 def _partnerships_of(session: Session, city_ids: Sequence[int]) -> list[Partnership]:
@@ -399,7 +405,10 @@ def expand_reminder(session: Session, row: Notification, now: datetime) -> Expan
             "not sent late",
         )
     rules = rules_for(session, [spec.city_id])[spec.city_id]
-    content = messages.render(session, spec.payload, rules, now)
+    kind = recipients.kind_of(spec.payload.get("kind"))
+    people = (recipients.recipients_of(session, spec.city_id, kind, rules.coordinator_emails)
+              if kind is not None else [])
+    content = messages.render(session, spec.payload, rules, people, now)
     if content is None:
         return Expansion(AttemptOutcome.withdrawn, "what it was about no longer exists")
     assert row.id is not None
@@ -407,7 +416,7 @@ def expand_reminder(session: Session, row: Notification, now: datetime) -> Expan
     for address, mail in content.emails.items():
         emails += outbox.enqueue(
             session, key=f"{row.key}:email:{address.lower()}", channel=Channel.email,
-            topic=Topic.reminder_due, recipient=address, payload=mail, city_id=row.city_id,
+            topic=Topic.reminder_due, recipient=mail["to"], payload=mail, city_id=row.city_id,
             subject=row.subject, parent_id=row.id,
         )
     envelope = outbox.webhook_envelope(Topic.reminder_due, content.webhook_data)

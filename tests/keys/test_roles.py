@@ -182,6 +182,11 @@ WRITES: list[tuple[str, str, str, dict[str, Any] | None, dict[str, int]]] = [
      _expect(200, 200, 404, 404)),
     ("disable user", "POST", "/api/v1/users/{user}/disable", None,
      _expect(200, 403, 403, 403)),
+    # About oneself: a person (any role) may; a machine's key has nobody to speak for.
+    ("stop a kind of reminder for oneself", "PUT", "/api/v1/me/reminders/twin_cities_day",
+     {"enabled": False},
+     {**_expect(403, 403, 403, 403), "person:admin": 200, "person:coordinator": 200,
+      "person:coordinator_elsewhere": 200, "person:partner": 200}),
     ("create event", "POST", "/api/v1/events",
      {"kind": "culture", "title": "Film week", "host_city_id": "{own}",
       "guest_city_ids": ["{elsewhere}"], "starts_at": "2027-05-20T10:00",
