@@ -76,18 +76,20 @@ run: $(RUNTIME_SYNCED)
 	$(BIN)/twinplan seed-demo
 	$(BIN)/twinplan serve
 
-# Mozilla's ical.js for the feed tests, exactly as package-lock.json pins it;
-# reinstalled only when the lock changes.
+# Mozilla's ical.js for the feed tests, and panva's oidc-provider (a real OpenID
+# Connect provider) for the single sign-on tests, each exactly as its
+# package-lock.json pins it; each reinstalled only when its lock changes.
 JS_DIR := tests/calendars/js
-JS_DEPS := $(JS_DIR)/node_modules/.installed
+OIDC_DIR := tests/accounts/oidc
+JS_DEPS := $(JS_DIR)/node_modules/.installed $(OIDC_DIR)/node_modules/.installed
 
 NEED_NODE := echo "make: the tests need Node.js and npm (Mozilla's ical.js reads every\
-feed); \`make test-tools\` installs them with apt-get, or get Node.js 18+ from\
-https://nodejs.org" >&2; exit 1
+feed, oidc-provider plays a city hall's identity provider); \`make test-tools\`\
+installs them with apt-get, or get Node.js 20.19+ from https://nodejs.org" >&2; exit 1
 
-$(JS_DEPS): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+%/node_modules/.installed: %/package.json %/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { $(NEED_NODE); }
-	npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error
+	npm ci --prefix $* --no-audit --no-fund --loglevel=error
 	@touch $@
 
 js-deps: $(JS_DEPS)

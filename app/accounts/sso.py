@@ -102,11 +102,20 @@ class ProviderFailed(AppError):
 
     status_code, slug, title = 502, "identity-provider-failed", "Identity provider failed"
 
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        log.warning("single sign-on: %s", detail)  # for whoever runs the service
+
 
 class BadCallback(AppError):
-    """A callback that this browser did not start, or started too long ago."""
+    """A callback that this browser did not start (or started too long ago), or one
+    without a code: 422, naming the query parameter at fault."""
 
-    status_code, slug, title = 400, "sso-flow-invalid", "Sign-in not recognised"
+    status_code, slug, title = 422, "validation-error", "Invalid input"
+
+    def __init__(self, detail: str, *, parameter: str) -> None:
+        super().__init__(detail, errors=[
+            {"loc": ["query", parameter], "msg": detail, "type": "value_error"}])
 
 
 def configured() -> Settings:
@@ -358,15 +367,15 @@ def finish_login(
     flow = unseal(cookie, settings)
     if flow is None:
         raise BadCallback("this sign-in was not started here, or started more than "
-                          f"{FLOW_SECONDS // 60} minutes ago: sign in again")
+                          f"{FLOW_SECONDS // 60} minutes ago: sign in again", parameter="state")
     if not state or not hmac.compare_digest(state.encode(), flow.state.encode()):
         raise BadCallback("the state does not match the sign-in this browser started: "
-                          "sign in again")
+                          "sign in again", parameter="state")
     if error:
         raise Unauthorized(f"the identity provider did not sign you in: {error}"
                            + (f" ({error_description})" if error_description else ""))
     if not code:
-        raise BadCallback("the identity provider sent no code")
+        raise BadCallback("the identity provider sent no code", parameter="code")
     # No transaction waits on the provider (the key lookup may have begun one).
     if session.in_transaction():
         session.commit()

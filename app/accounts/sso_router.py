@@ -68,18 +68,17 @@ def sso_login() -> RedirectResponse:
 @router.get(
     "/callback", status_code=status.HTTP_302_FOUND, response_class=RedirectResponse,
     responses={302: {"description": "Signed in (the session cookie is set): to the console."},
-               **problems(
-                   (400, "This browser did not start the sign-in, or the state does not "
-                         "match: sign in again."),
-                   NOT_CONFIGURED, PROVIDER_FAILED)},
+               **problems(NOT_CONFIGURED, PROVIDER_FAILED)},
 )
 def sso_callback(
     request: Request, session: SessionDep, code: str | None = None, state: str | None = None,
     error: str | None = None, error_description: str | None = None,
 ) -> RedirectResponse:
     """Where the identity provider sends the browser back. Verifies the answer, finds
-    or makes the account, grants and revokes memberships by the claims, and signs in;
-    refused (403) when the claims grant no role."""
+    or makes the account, grants and revokes memberships by the claims, and signs in.
+    Refused: 422 when this browser did not start the sign-in or the `state` does not
+    match; 401 when the provider answered an `error`; 403 when the claims grant no
+    role."""
     signed = sso.finish_login(
         session, cookie=request.cookies.get(sso.FLOW_COOKIE), state=state, code=code,
         error=error, error_description=error_description, client=_client(request),

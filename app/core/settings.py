@@ -10,6 +10,7 @@ directory, builds the same links (``record_public_base_url``).
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import os
 import re
@@ -21,16 +22,22 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
     Field,
     ModelWrapValidatorHandler,
     PrivateAttr,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from app.core.actors import Role
 
 DEFAULT_DATA_DIR = Path("data")
 # Read from the working directory, like the default SQLite path.
@@ -107,6 +114,99 @@ def _check_log_level(value: str) -> str:
     return level
 
 
+# Single sign-on: the rule that maps an identity provider's claims to memberships --
+
+
+class OidcMembershipRule(BaseModel):
+    """One line of ``TWINPLAN_OIDC_MEMBERSHIPS``: whom it matches, what it grants.
+
+    ``{"email_domain": "kostroma.example", "role": "coordinator", "city_id": 1}``
+    matches a verified email at exactly that domain;
+    ``{"claim": "groups", "value": "twinning-admins", "role": "admin"}`` a claim
+    (``a.b`` reads a nested one) that equals the value or, being a list,
+    contains it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    email_domain: str | None = None
+    claim: str | None = None
+    value: str | None = None
+    role: Role
+    city_id: int | None = Field(default=None, ge=1)
+
+    @field_validator("email_domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        domain = value.strip().lower().removeprefix("@")
+        if not _DOMAIN.fullmatch(domain) or "." not in domain:
+            raise ValueError(f"not a domain name: {value!r} (like kostroma.example)")
+        return domain
+
+    @model_validator(mode="after")
+    def _one_match_and_a_scope(self) -> OidcMembershipRule:
+        if (self.email_domain is None) == (self.claim is None):
+            raise ValueError('give either "email_domain" or "claim" (with "value")')
+        if self.claim is not None and not self.value:
+            raise ValueError(f'"claim": "{self.claim}" needs a "value" to match')
+        if self.email_domain is not None and self.value is not None:
+            raise ValueError('"value" goes with "claim", not with "email_domain"')
+        if self.role is Role.admin and self.city_id is not None:
+            raise ValueError('an admin is not a member of a city: omit "city_id"')
+        if self.role is not Role.admin and self.city_id is None:
+            raise ValueError(f'a {self.role} needs "city_id"')
+        return self
+
+
+def _parse_membership_rules(value: Any) -> Any:
+    """JSON (from the environment or .env) into rules, each checked with its number
+    in the message: ``rule 2: a coordinator needs "city_id"``."""
+    if isinstance(value, str):
+        if not value.strip():
+            return ()
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON: {exc}") from None
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list | tuple):
+        raise ValueError("must be a JSON list of rules like "
+                         '{"email_domain": "city.example", "role": "coordinator", "city_id": 1}')
+    rules = []
+    for number, item in enumerate(value, start=1):
+        try:
+            rules.append(OidcMembershipRule.model_validate(item))
+        except ValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                where = ".".join(str(part) for part in err["loc"])
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                problems.append(f"{where}: {msg}" if where else msg)
+            raise ValueError(f"rule {number}: " + "; ".join(problems)) from None
+    return tuple(rules)
+
+
+def _check_issuer(value: str | None) -> str | None:
+    """An https:// URL (http:// only on this machine's loopback, for tests)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        raise ValueError(f"not a URL: {value!r}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an issuer URL: {value!r} (like https://login.city.example)")
+    if parts.query or parts.fragment:
+        raise ValueError("an issuer URL has no query and no fragment")
+    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+        raise ValueError("must be https:// (http:// only on localhost, for tests)")
+    return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TWINPLAN_", env_file=".env", extra="ignore", frozen=True
@@ -163,6 +263,22 @@ class Settings(BaseSettings):
     worker_max_attempts: int = Field(default=8, ge=1, le=100)
     # Reminders go out at this local hour in the recipient city's timezone.
     reminder_hour: int = Field(default=9, ge=0, le=23)
+    # Signed-in sessions end after this long without a request, and at the latest
+    # this long after signing in.
+    session_idle_minutes: int = Field(default=240, ge=5, le=7 * 24 * 60)
+    session_max_hours: int = Field(default=72, ge=1, le=90 * 24)
+    # Single sign-on through a city hall's OpenID Connect provider (README, "Single
+    # sign-on"). Unset issuer: no single sign-on. The client is registered at the
+    # provider with the redirect URI {public_base_url}/api/v1/sso/callback.
+    oidc_issuer: Annotated[str | None, AfterValidator(_check_issuer)] = None
+    oidc_client_id: str | None = Field(default=None, max_length=300)
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid email profile"
+    # Which memberships the provider's claims grant: a JSON list of rules
+    # (OidcMembershipRule). A person whose claims match none is refused.
+    oidc_memberships: Annotated[
+        tuple[OidcMembershipRule, ...], NoDecode, BeforeValidator(_parse_membership_rules)
+    ] = ()
 
     _base_url_derived: bool = PrivateAttr(default=False)
 
@@ -179,8 +295,10 @@ class Settings(BaseSettings):
         if derived:
             data = {
                 **data,
+                # A port that is not a number is reported as itself, not twice.
                 "public_base_url": derived_base_url(
-                    str(data.get("host") or "127.0.0.1"), data.get("port") or 8000
+                    str(data.get("host") or "127.0.0.1"),
+                    port if str(port := data.get("port") or 8000).isdigit() else 8000,
                 ),
             }
         settings = handler(data)
@@ -215,6 +333,32 @@ class Settings(BaseSettings):
                 "TWINPLAN_SMTP_STARTTLS=true"
             )
         return self
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        """Single sign-on is configured whole or not at all."""
+        given = {
+            "TWINPLAN_OIDC_ISSUER": self.oidc_issuer,
+            "TWINPLAN_OIDC_CLIENT_ID": self.oidc_client_id,
+            "TWINPLAN_OIDC_CLIENT_SECRET": self.oidc_client_secret,
+            "TWINPLAN_OIDC_MEMBERSHIPS": self.oidc_memberships or None,
+        }
+        if all(value is None for value in given.values()):
+            return self
+        missing = [name for name, value in given.items() if value is None]
+        if missing:
+            raise ValueError(
+                "single sign-on needs " + ", ".join(missing) + " too (or, to turn it "
+                "off, unset " + ", ".join(name for name in given if name not in missing) + ")"
+            )
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError(f'TWINPLAN_OIDC_SCOPES must include "openid" '
+                             f"(it is {self.oidc_scopes!r})")
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None
 
     @property
     def public_base_url_is_set(self) -> bool:

@@ -433,16 +433,17 @@ def test_a_bad_state_is_refused(configure, browser, kostroma, session):
     state = parse_qs(urlsplit(callback).query)["state"][0]
 
     forged = callback.replace(f"state={state}", "state=" + "x" * len(state))
-    assert_problem(browser.open(forged), 400, contains="state does not match")
+    problem = assert_problem(browser.open(forged), 422, contains="state does not match")
+    assert problem["errors"][0]["loc"] == ["query", "state"]
     assert_problem(browser.open(callback.replace(f"&state={state}", "").replace(
-        f"state={state}&", "")), 400, contains="state")
+        f"state={state}&", "")), 422, contains="state")
     # Another browser (no flow cookie: a login CSRF) cannot use the code either.
     stranger = TestClient(browser.twinplan.app, base_url=BASE, follow_redirects=False)
-    assert_problem(stranger.get(callback), 400, contains="not started here")
+    assert_problem(stranger.get(callback), 422, contains="not started here")
     # A flow cookie this service did not sign is ignored.
     stranger.cookies.set(sso.FLOW_COOKIE, "e30.AAAA", domain=urlsplit(BASE).hostname,
                          path="/api/v1/sso")
-    assert_problem(stranger.get(callback), 400, contains="not started here")
+    assert_problem(stranger.get(callback), 422, contains="not started here")
     assert session.exec(select(User)).all() == []
 
     # The refusals came before the code was redeemed: the real callback still works.
