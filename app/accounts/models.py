@@ -133,6 +133,7 @@ class AccessKind(StrEnum):
     invited = "invited"
     invitation_revoked = "invitation_revoked"
     invitation_accepted = "invitation_accepted"
+    membership_granted = "membership_granted"
     membership_revoked = "membership_revoked"
     user_disabled = "user_disabled"
     password_reset_requested = "password_reset_requested"

@@ -513,6 +513,8 @@ def _sync_memberships(session: Session, user: User, granted: list[tuple[Role, in
                                created_at=clock.now())
             session.add(found)
             session.flush()
+            service.audit(session, AccessKind.membership_granted, SYSTEM, user_id=user.id,
+                          email=user.email, city_id=city_id, detail=f"{role} (sso)")
         first = first or found
     return first
 

@@ -260,3 +260,24 @@ def test_passwords_are_argon2id_hashes(session, anna):
     stored = session.exec(select(User.password_hash).where(User.id == anna.id)).one()
     assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert hash_password(PASSWORD) != stored  # salted
+
+
+def test_failed_sign_ins_are_throttled_per_address_across_accounts(client, anna):
+    """Twenty failures from one address, each for another email, close that address."""
+    for n in range(20):
+        client.post("/api/v1/session", json={"email": f"guess{n}@x.example", "password": "x"})
+    blocked = client.post("/api/v1/session", json={"email": anna.email, "password": PASSWORD})
+    assert_problem(blocked, 429)
+    assert int(blocked.headers["retry-after"]) >= 1
+
+
+def test_an_invitation_expires_after_seven_days(client, admin, kostroma, smtp, make_worker,
+                                                clock):
+    client.post("/api/v1/invitations", headers=admin, json={
+        "email": "late@kostroma.example", "role": "coordinator", "city_id": kostroma.id})
+    make_worker().run_once()
+    token = token_in(smtp.sink.to("late@kostroma.example")[0])
+    clock.advance(days=7)
+    body = {"token": token, "display_name": "Late", "password": PASSWORD}
+    assert_problem(client.post("/api/v1/invitations/accept", json=body), 404,
+                   contains="expired")

@@ -282,6 +282,9 @@ def test_a_coordinator_signs_in_through_the_city_halls_provider(
     (signed_in,) = audit_of(session, AccessKind.signed_in)
     assert (signed_in.user_id, signed_in.detail, signed_in.city_id) == (
         user.id, "sso", kostroma.id)
+    (granted,) = audit_of(session, AccessKind.membership_granted)
+    assert (granted.user_id, granted.city_id, granted.detail) == (
+        user.id, kostroma.id, "coordinator (sso)")
 
 
 def test_a_group_claim_makes_an_admin(configure, browser, session):
