@@ -6,7 +6,6 @@ in the access audit (``AccessEvent``) for what an admin would want to trace.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import secrets
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from app.core.errors import (
 from app.core.settings import get_settings
 from app.keys.changes import ApiKeyIssued
 from app.keys.models import ApiKey
+from app.keys.service import hash_key
 
 INVITATION_VALID_FOR = timedelta(days=7)
 RESET_VALID_FOR = timedelta(hours=1)
@@ -60,9 +60,6 @@ WRONG = "the email or the password is wrong"
 # Whoever is not signed in yet: sign-in attempts and reset requests.
 ANONYMOUS = Actor(role=None)
 
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def audit(
@@ -307,7 +304,7 @@ def create_invitation(
         raise Unprocessable(f"city {data.city_id} does not exist", field="city_id")
     secret = "tpi_" + secrets.token_urlsafe(32)
     invitation = Invitation(
-        email=str(data.email), role=data.role, city_id=data.city_id, token_hash=_hash(secret),
+        email=str(data.email), role=data.role, city_id=data.city_id, token_hash=hash_key(secret),
         invited_by=actor.label, expires_at=clock.now() + INVITATION_VALID_FOR,
     )
     session.add(invitation)
@@ -356,7 +353,7 @@ def accept_invitation(
     """Create the account (or add the membership to the invitee's existing one) and
     sign them in. The link works once, until it expires or is revoked."""
     invitation = session.exec(
-        select(Invitation).where(Invitation.token_hash == _hash(data.token)).with_for_update()
+        select(Invitation).where(Invitation.token_hash == hash_key(data.token)).with_for_update()
     ).first()
     if (invitation is None or invitation.revoked_at is not None
             or invitation.accepted_at is not None or clock.now() >= invitation.expires_at):
@@ -393,7 +390,7 @@ def request_password_reset(session: Session, email: str, client: str | None) -> 
     if user is None or user.disabled_at is not None:
         return
     secret = "tpr_" + secrets.token_urlsafe(32)
-    reset = PasswordReset(user_id=user.id or 0, token_hash=_hash(secret),
+    reset = PasswordReset(user_id=user.id or 0, token_hash=hash_key(secret),
                           expires_at=clock.now() + RESET_VALID_FOR)
     session.add(reset)
     session.flush()
@@ -410,7 +407,7 @@ def request_password_reset(session: Session, email: str, client: str | None) -> 
 
 def reset_password(session: Session, token: str, password: str) -> User:
     reset = session.exec(
-        select(PasswordReset).where(PasswordReset.token_hash == _hash(token)).with_for_update()
+        select(PasswordReset).where(PasswordReset.token_hash == hash_key(token)).with_for_update()
     ).first()
     if reset is None or reset.used_at is not None or clock.now() >= reset.expires_at:
         raise NotFound("this link is unknown, used or expired; ask for a new one")

@@ -15,7 +15,6 @@ and are not affected.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from datetime import timedelta
@@ -30,6 +29,7 @@ from app.core.actors import Actor, Role
 from app.core.errors import Forbidden
 from app.core.settings import get_settings
 from app.keys.auth import also_authenticate
+from app.keys.service import hash_key
 
 COOKIE = "twinplan_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -38,9 +38,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # costs one write, not ten.
 TOUCH_EVERY = timedelta(minutes=1)
 
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def lifetimes() -> tuple[timedelta, timedelta]:
@@ -58,7 +55,7 @@ def start(
     secret = "tps_" + secrets.token_urlsafe(32)
     now = clock.now()
     row = UserSession(
-        token_hash=_hash(secret), csrf_token=secrets.token_urlsafe(24), user_id=user.id,
+        token_hash=hash_key(secret), csrf_token=secrets.token_urlsafe(24), user_id=user.id,
         membership_id=membership_id, client_address=client, user_agent=(user_agent or "")[:300],
         created_at=now, last_seen_at=now, expires_at=now + lifetimes()[1],
     )
@@ -70,7 +67,8 @@ def start(
 def active(session: Session, secret: str) -> UserSession | None:
     """The live session this cookie names, or None (unknown, ended, idle too long,
     past its absolute end, or its person disabled)."""
-    row = session.exec(select(UserSession).where(UserSession.token_hash == _hash(secret))).first()
+    by_hash = UserSession.token_hash == hash_key(secret)
+    row = session.exec(select(UserSession).where(by_hash)).first()
     if row is None or row.ended_at is not None:
         return None
     now = clock.now()

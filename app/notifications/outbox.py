@@ -18,8 +18,9 @@ from sqlmodel import Session, col, select
 from app.accounts.changes import AccountMail
 from app.core import changes, clock
 from app.events.changes import EventChanged
-from app.events.models import Event, EventGuest, Visibility
+from app.events.models import Event, Visibility
 from app.events.policy import can_city_read
+from app.events.service import guest_ids_of
 from app.notifications.models import (
     OPEN_STATUSES,
     Channel,
@@ -199,8 +200,7 @@ def tell_registration_cities(change: RegistrationChanged, session: Session) -> N
     participant = session.get(Participant, change.participant_id)
     if event is None or participant is None:
         return
-    guests = session.exec(
-        select(EventGuest.city_id).where(EventGuest.event_id == event.id)).all()
+    guests = guest_ids_of(session, [change.event_id])[change.event_id]
     cities = [event.host_city_id]
     if can_city_read(participant.home_city_id, event, guests):
         cities.append(participant.home_city_id)

@@ -125,9 +125,9 @@ def update_participant(
     return participant
 
 
-def _registrations_in_play(session: Session, participant: Participant) -> list[Registration]:
-    """The person's registrations not yet checked in, at events neither completed
-    nor cancelled."""
+def _still_open(session: Session, participant: Participant, event_rule: Any
+                ) -> list[Registration]:
+    """The person's active registrations not yet checked in, at events that match."""
     return list(
         session.exec(
             select(Registration)
@@ -135,27 +135,22 @@ def _registrations_in_play(session: Session, participant: Participant) -> list[R
             .where(
                 Registration.participant_id == participant.id,
                 col(Registration.status).in_(list(ACTIVE - CHECKED_IN)),
-                col(Event.status).not_in([EventStatus.completed, EventStatus.cancelled]),
+                event_rule,
             )
             .order_by(col(Registration.id))
         ).all()
     )
+
+
+def _registrations_in_play(session: Session, participant: Participant) -> list[Registration]:
+    """At events neither completed nor cancelled."""
+    return _still_open(session, participant,
+                       col(Event.status).not_in([EventStatus.completed, EventStatus.cancelled]))
 
 
 def _upcoming(session: Session, participant: Participant) -> list[Registration]:
-    """The person's active registrations at events that have not ended."""
-    return list(
-        session.exec(
-            select(Registration)
-            .join(Event, col(Event.id) == Registration.event_id)
-            .where(
-                Registration.participant_id == participant.id,
-                col(Registration.status).in_(list(ACTIVE - CHECKED_IN)),
-                col(Event.ends_at_utc) > clock.now(),
-            )
-            .order_by(col(Registration.id))
-        ).all()
-    )
+    """At events that have not ended."""
+    return _still_open(session, participant, col(Event.ends_at_utc) > clock.now())
 
 
 def participant_query(actor: Actor, home_city_id: int | None) -> Any:
