@@ -76,12 +76,15 @@ run: $(RUNTIME_SYNCED)
 	$(BIN)/twinplan seed-demo
 	$(BIN)/twinplan serve
 
-# Mozilla's ical.js for the feed tests, and panva's oidc-provider (a real OpenID
-# Connect provider) for the single sign-on tests, each exactly as its
-# package-lock.json pins it; each reinstalled only when its lock changes.
+# Mozilla's ical.js for the feed tests, panva's oidc-provider (a real OpenID
+# Connect provider) for the single sign-on tests, and axe-core and Lighthouse for
+# the console's browser tests, each exactly as its package-lock.json pins it;
+# each reinstalled only when its lock changes.
 JS_DIR := tests/calendars/js
 OIDC_DIR := tests/accounts/oidc
-JS_DEPS := $(JS_DIR)/node_modules/.installed $(OIDC_DIR)/node_modules/.installed
+CONSOLE_JS_DIR := tests/console/js
+JS_DEPS := $(JS_DIR)/node_modules/.installed $(OIDC_DIR)/node_modules/.installed \
+	$(CONSOLE_JS_DIR)/node_modules/.installed
 
 NEED_NODE := echo "make: the tests need Node.js and npm (Mozilla's ical.js reads every\
 feed, oidc-provider plays a city hall's identity provider); \`make test-tools\`\

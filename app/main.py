@@ -11,7 +11,6 @@ from typing import Literal
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -22,6 +21,7 @@ from app.accounts.router import router as accounts_router
 from app.accounts.sso_router import router as sso_router
 from app.calendars.router import router as calendars_router
 from app.cities.router import router as cities_router
+from app.console import console_app
 from app.core.db import get_engine
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
@@ -120,9 +120,13 @@ def create_app() -> FastAPI:
         return JSONResponse({"status": "ok", "database": "ok"})
 
     if STATIC_DIR.is_dir():
-        app.mount("/console", StaticFiles(directory=STATIC_DIR, html=True), name="console")
+        app.mount("/console", console_app(STATIC_DIR), name="console")
 
         @app.get("/", include_in_schema=False)
         def home() -> RedirectResponse:
             return RedirectResponse("/console/")
+
+        @app.get("/favicon.ico", include_in_schema=False)
+        def favicon() -> RedirectResponse:
+            return RedirectResponse("/console/favicon.svg", status_code=301)
     return app

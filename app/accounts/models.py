@@ -214,6 +214,16 @@ class SessionPublic(SQLModel):
     expires_at: datetime
 
 
+class ProfileUpdate(SQLModel):
+    """Only what is sent changes."""
+
+    display_name: DisplayName | None = None
+    language: Language | None = PField(
+        default=None, description="The console's language and that of the emails you get."
+    )
+    timezone: TimezoneName | None = None
+
+
 class SignIn(SQLModel):
     email: EmailStr
     password: str = PField(min_length=1, max_length=200)

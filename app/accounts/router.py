@@ -18,6 +18,7 @@ from app.accounts.models import (
     MembershipPublic,
     PasswordResetConfirm,
     PasswordResetRequest,
+    ProfileUpdate,
     SessionPublic,
     SignIn,
     TotpConfirm,
@@ -63,6 +64,17 @@ def _set_cookie(response: Response, signed: service.SignedIn) -> None:
         sessions.COOKIE, signed.secret, max_age=int(absolute.total_seconds()), path="/",
         httponly=True, secure=secure, samesite="lax",
     )
+    # A hint that scripts may read (it holds no secret), so that the console asks
+    # "who am I" only when someone may be signed in, not on every anonymous visit.
+    response.set_cookie(
+        sessions.HINT_COOKIE, "1", max_age=int(absolute.total_seconds()), path="/",
+        httponly=False, secure=secure, samesite="lax",
+    )
+
+
+def _clear_cookies(response: Response) -> None:
+    response.delete_cookie(sessions.COOKIE, path="/")
+    response.delete_cookie(sessions.HINT_COOKIE, path="/")
 
 
 def _user_public(user: User) -> UserPublic:
@@ -102,6 +114,14 @@ def who_am_i(row: SignedInSession, session: SessionDep) -> object:
     return _session_public(session, row)
 
 
+@router.patch("/me", response_model=UserPublic, responses=problems(403))
+def update_me(body: ProfileUpdate, row: SignedInSession, session: SessionDep) -> object:
+    """Change your own name, language (the console's and your emails') or timezone."""
+    user = session.get(User, row.user_id)
+    assert user is not None
+    return _user_public(service.update_profile(session, user, body))
+
+
 @router.put("/session/acting", response_model=SessionPublic, responses=problems(403))
 def act_as(body: ActingAs, row: SignedInSession, session: SessionDep) -> object:
     """Act for another of your cities (or as admin)."""
@@ -112,7 +132,7 @@ def act_as(body: ActingAs, row: SignedInSession, session: SessionDep) -> object:
 def sign_out(row: SignedInSession, request: Request, session: SessionDep) -> Response:
     service.sign_out(session, row, _client(request))
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(sessions.COOKIE, path="/")
+    _clear_cookies(response)
     return response
 
 
@@ -122,7 +142,7 @@ def sign_out_everywhere(row: SignedInSession, request: Request, session: Session
     """End every session of yours, on every device."""
     service.sign_out_everywhere(session, row, _client(request))
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(sessions.COOKIE, path="/")
+    _clear_cookies(response)
     return response
 
 

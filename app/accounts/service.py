@@ -27,6 +27,7 @@ from app.accounts.models import (
     Language,
     Membership,
     PasswordReset,
+    ProfileUpdate,
     SignIn,
     User,
     UserSession,
@@ -261,6 +262,17 @@ def sign_in(session: Session, data: SignIn, client: str | None, user_agent: str 
           email=user.email, client=client,
           city_id=memberships[0].city_id if memberships else None)
     return SignedIn(user, row, secret)
+
+
+def update_profile(session: Session, user: User, data: ProfileUpdate) -> User:
+    """Change one's own name, language or timezone."""
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(user, name, value)
+    user.updated_at = clock.now()
+    session.add(user)
+    session.flush()
+    return user
 
 
 def set_acting(session: Session, row: UserSession, membership_id: int) -> UserSession:

@@ -32,6 +32,8 @@ from app.keys.auth import also_authenticate
 from app.keys.service import hash_key
 
 COOKIE = "twinplan_session"
+#: Readable by scripts, holds no secret: "someone may be signed in here".
+HINT_COOKIE = "twinplan_signed_in"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # last_seen_at is written at most this often: a page that makes ten requests

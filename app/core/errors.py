@@ -33,6 +33,11 @@ class FieldError(BaseModel):
     )
     msg: str
     type: str
+    ctx: dict[str, str | int | float] | None = Field(
+        default=None,
+        description="The limit that was broken, where there is one (`max_length`, `ge`, ...): "
+        "for clients that word the message themselves.",
+    )
 
 
 class Problem(BaseModel):
@@ -166,13 +171,18 @@ def allowed_methods(request: Request) -> str:
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
-        out.append(
-            {
-                "loc": [p for p in err.get("loc", ()) if isinstance(p, str | int)],
-                "msg": str(err.get("msg", "invalid")).removeprefix("Value error, "),
-                "type": str(err.get("type", "value_error")),
-            }
-        )
+        item: dict[str, Any] = {
+            "loc": [p for p in err.get("loc", ()) if isinstance(p, str | int)],
+            "msg": str(err.get("msg", "invalid")).removeprefix("Value error, "),
+            "type": str(err.get("type", "value_error")),
+        }
+        ctx = {
+            name: value for name, value in (err.get("ctx") or {}).items()
+            if isinstance(value, str | int | float) and not isinstance(value, bool)
+        }
+        if ctx:
+            item["ctx"] = ctx
+        out.append(item)
     return out
 
 

@@ -270,7 +270,7 @@ SELF_SERVICE = {
     ("POST", "/api/v1/invitations/accept"), ("POST", "/api/v1/password-reset"),
     ("POST", "/api/v1/password-reset/confirm"),
     # One's own reminders: the row "stop a kind of reminder for oneself" tries one kind.
-    ("PUT", "/api/v1/me/reminders/{}"),
+    ("PUT", "/api/v1/me/reminders/{}"), ("PATCH", "/api/v1/me"),
 }
 
 
