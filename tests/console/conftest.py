@@ -47,7 +47,8 @@ JS = HERE / "js"
 AXE = JS / "node_modules" / "axe-core" / "axe.min.js"
 LIGHTHOUSE = JS / "node_modules" / ".bin" / "lighthouse"
 #: Where screenshots go: every view at 1280x900 and 375x800, each run.
-SCREENSHOTS = Path(os.environ.get("TWINPLAN_SCREENSHOTS", HERE.parent.parent / "build" / "screenshots"))
+SCREENSHOTS = Path(
+    os.environ.get("TWINPLAN_SCREENSHOTS", HERE.parent.parent / "build" / "screenshots"))
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 800}
 PASSWORD = "twin-cities-1957"  # noqa: S105 (test accounts on a scratch database)
@@ -75,7 +76,8 @@ class World:
         """An HTTP client signed in as ``who`` (its cookie and CSRF header set)."""
         if who not in self._clients:
             client = httpx.Client(base_url=self.base, timeout=30)
-            r = client.post("/api/v1/session", json={"email": self.emails[who], "password": PASSWORD})
+            r = client.post("/api/v1/session",
+                            json={"email": self.emails[who], "password": PASSWORD})
             assert r.status_code == 200, r.text
             client.headers["X-CSRF-Token"] = r.json()["csrf_token"]
             self._clients[who] = client
