@@ -281,3 +281,24 @@ def test_an_invitation_expires_after_seven_days(client, admin, kostroma, smtp, m
     body = {"token": token, "display_name": "Late", "password": PASSWORD}
     assert_problem(client.post("/api/v1/invitations/accept", json=body), 404,
                    contains="expired")
+
+
+def test_one_changes_ones_own_name_language_and_timezone(browser, anna):
+    signed_in = browser.sign_in(anna.email, PASSWORD)
+    assert signed_in.cookies["twinplan_signed_in"] == "1"  # the console's hint, no secret
+    r = browser.request("PATCH", "/api/v1/me", json={"language": "ru",
+                                                     "timezone": "Europe/Moscow"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["language"], r.json()["timezone"]) == ("ru", "Europe/Moscow")
+    assert browser.get("/api/v1/session").json()["user"]["language"] == "ru"
+    assert_problem(browser.request("PATCH", "/api/v1/me", json={"language": "xx"}), 422)
+    assert_problem(browser.request("PATCH", "/api/v1/me", json={"display_name": ""}), 422)
+    assert browser.get("/api/v1/session").json()["user"]["display_name"] == "Anna"
+
+
+def test_changing_oneself_needs_a_session_and_its_csrf_token(client, browser, anna):
+    assert_problem(client.patch("/api/v1/me", json={"language": "ru"}), 401)
+    browser.sign_in(anna.email, PASSWORD)
+    r = client.patch("/api/v1/me", json={"language": "ru"},
+                     cookies={"twinplan_session": browser.cookie or ""})
+    assert_problem(r, 403)

@@ -75,12 +75,14 @@ class World:
     def api(self, who: str) -> httpx.Client:
         """An HTTP client signed in as ``who`` (its cookie and CSRF header set)."""
         if who not in self._clients:
-            client = httpx.Client(base_url=self.base, timeout=30)
-            r = client.post("/api/v1/session",
-                            json={"email": self.emails[who], "password": PASSWORD})
+            r = httpx.post(f"{self.base}/api/v1/session",
+                           json={"email": self.emails[who], "password": PASSWORD})
             assert r.status_code == 200, r.text
-            client.headers["X-CSRF-Token"] = r.json()["csrf_token"]
-            self._clients[who] = client
+            # The cookie is Secure (the suite's public address is https), which
+            # Chromium sends to 127.0.0.1 and httpx does not: send it by hand.
+            self._clients[who] = httpx.Client(base_url=self.base, timeout=30, headers={
+                "Cookie": f"twinplan_session={r.cookies['twinplan_session']}",
+                "X-CSRF-Token": r.json()["csrf_token"]})
         return self._clients[who]
 
     def event(self, who: str, **fields: Any) -> dict[str, Any]:

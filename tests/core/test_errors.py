@@ -82,8 +82,8 @@ def test_pool_exhaustion_is_503_with_retry_after(app):
 
 def test_console_is_served(client):
     r = client.get("/", follow_redirects=True)
-    assert r.status_code == 200 and "Twinplan console" in r.text
-    assert client.get("/console/console.js").status_code == 200
+    assert r.status_code == 200 and "<title>Twinplan</title>" in r.text
+    assert client.get("/console/js/app.js").status_code == 200
 
 
 @pytest.mark.parametrize(("sqlstate", "status"), [("40P01", 409), ("40001", 409), ("57P01", 500)])
@@ -108,3 +108,11 @@ def test_a_deadlock_is_a_409_to_retry_not_a_500(app, sqlstate, status):
     if status == 409:
         assert response.headers["retry-after"] == "1"
         assert "send the request again" in response.json()["detail"].lower()
+
+
+def test_field_errors_carry_the_limit_so_clients_can_word_them(client):
+    r = client.get("/api/v1/cities", params={"q": "x" * 101})
+    assert r.status_code == 422
+    (error,) = r.json()["errors"]
+    assert error["loc"] == ["query", "q"]
+    assert (error["type"], error["ctx"]) == ("string_too_long", {"max_length": 100})

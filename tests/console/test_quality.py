@@ -1,0 +1,36 @@
+"""Lighthouse (npm, run with Debian's Chromium) on the home and event pages, signed
+in: accessibility and best practices at 100, performance at 95 or more. The scores
+are printed; build/lighthouse holds the figures of the last run."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.console.conftest import LIGHTHOUSE, PASSWORD, SCREENSHOTS, lighthouse
+
+
+def _cookie(world, who: str) -> str:
+    r = httpx.post(f"{world.base}/api/v1/session",
+                   json={"email": world.emails[who], "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return f"twinplan_session={r.cookies['twinplan_session']}; twinplan_signed_in=1"
+
+
+@pytest.mark.parametrize("view", ["home", "event"])
+def test_lighthouse_scores(world, view):
+    assert LIGHTHOUSE.exists(), "run `make js-deps`"
+    path = "/console/"
+    if view == "event":
+        event = world.event("volgograd", title="Lighthouse exchange", capacity=20)
+        path = f"/console/events/{event['id']}"
+    scores = lighthouse(f"{world.base}{path}", _cookie(world, "volgograd"))
+    out = SCREENSHOTS.parent / "lighthouse"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{view}.json").write_text(json.dumps(scores))
+    print(f"lighthouse {view}: {scores}")
+    assert scores["accessibility"] == 100, scores
+    assert scores["best-practices"] == 100, scores
+    assert scores["performance"] >= 95, scores
