@@ -41,3 +41,62 @@ def test_sign_in_page_reflows_on_a_phone(console):
     tab.goto("/console/sign-in")
     tab.no_overflow()
     tab.axe()
+
+
+def test_russian_is_remembered_with_the_account(console, world):
+    tab = console("coventry")
+    page = tab.goto("/console/")
+    page.get_by_label("Language").select_option("ru")
+    expect(page.get_by_role("button", name="Выйти")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    tab.snap("home-ru")
+    # Another browser (no local memory of the choice) opens in Russian: the account remembers.
+    other = console("coventry", locale="en-GB")
+    page2 = other.goto("/console/")
+    expect(page2.get_by_role("button", name="Выйти")).to_be_visible()
+    world.api("coventry").patch("/api/v1/me", json={"language": "en"})
+
+
+def test_a_person_of_two_cities_switches_between_them(console, world):
+    tab = console("kostroma")
+    page = tab.goto("/console/")
+    switcher = page.get_by_label("Acting for")
+    expect(switcher).to_contain_text("Kostroma")
+    expect(switcher).to_contain_text("Volgograd")
+    before = page.get_by_role("link", name="Twinnings").get_attribute("href")
+    page.get_by_label("Acting for").select_option(label="Volgograd · Coordinator")
+    expect(page.get_by_role("link", name="Twinnings")).not_to_have_attribute("href", before or "")
+    volgograd = world.city_ids["Volgograd"]
+    expect(page.get_by_role("link", name="Twinnings")).to_have_attribute(
+        "href", f"/console/cities/{volgograd}/partners")
+    page.reload()
+    tab.settled()
+    expect(page.get_by_label("Acting for")).to_have_value(
+        page.get_by_label("Acting for").locator("option", has_text="Volgograd").get_attribute("value")
+        or "")
+
+
+def test_nothing_secret_in_the_address_or_local_storage(console, world):
+    tab = console("volgograd")
+    page = tab.goto("/console/")
+    stored = page.evaluate("JSON.stringify(Object.entries(localStorage))")
+    assert "tps_" not in stored and "csrf" not in stored.lower(), stored
+    assert page.evaluate("document.cookie").strip() == "twinplan_signed_in=1"
+    assert "tps_" not in page.url
+
+
+def test_an_admin_signs_in_with_an_api_key(console, world):
+    r = world.api("admin").post("/api/v1/api-keys", json={"name": "Console admin", "role": "admin"})
+    assert r.status_code == 201, r.text
+    tab = console(None)
+    page = tab.goto("/console/sign-in")
+    page.get_by_text("Sign in with an API key").click()
+    page.get_by_label("API key").fill("tp_not-a-real-key")
+    page.get_by_role("button", name="Use the key").click()
+    expect(page.get_by_role("alert")).to_contain_text("unknown or has been revoked")
+    tab.expect_problem(401)
+    page.get_by_label("API key").fill(r.json()["key"])
+    page.get_by_role("button", name="Use the key").click()
+    expect(page.locator("header")).to_contain_text("Console admin")
+    assert "tp_" not in page.url
+    assert "tp_" not in page.evaluate("JSON.stringify(Object.entries(localStorage))")
