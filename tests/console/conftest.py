@@ -241,7 +241,8 @@ def console(world: World, browser: Any) -> Iterator[Callable[..., Console]]:
 
 
 def lighthouse(url: str, cookie: str | None = None) -> dict[str, float]:
-    """Lighthouse (npm, with Debian's Chromium) on ``url``: category scores 0-100."""
+    """Lighthouse (npm, with Debian's Chromium) on ``url``: category scores 0-100,
+    and the bytes transferred on that first load (``transferred_kb``)."""
     assert CHROMIUM
     args = [str(LIGHTHOUSE), url, "--quiet", "--output=json", "--output-path=stdout",
             "--only-categories=performance,accessibility,best-practices",
@@ -253,4 +254,6 @@ def lighthouse(url: str, cookie: str | None = None) -> dict[str, float]:
     done = subprocess.run(args, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
-    return {name: round(c["score"] * 100) for name, c in report["categories"].items()}
+    scores = {name: round(c["score"] * 100) for name, c in report["categories"].items()}
+    scores["transferred_kb"] = round(report["audits"]["total-byte-weight"]["numericValue"] / 1024, 1)
+    return scores

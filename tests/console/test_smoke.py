@@ -100,3 +100,18 @@ def test_an_admin_signs_in_with_an_api_key(console, world):
     expect(page.locator("header")).to_contain_text("Console admin")
     assert "tp_" not in page.url
     assert "tp_" not in page.evaluate("JSON.stringify(Object.entries(localStorage))")
+
+
+def test_signing_in_with_the_keyboard_alone(console, world):
+    tab = console(None)
+    page = tab.goto("/console/sign-in")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.get_by_label("Email").focus()
+    page.keyboard.type(world.emails["volgograd"])
+    page.keyboard.press("Tab")
+    page.keyboard.type("twin-cities-1957")
+    page.keyboard.press("Enter")
+    expect(page.locator("header")).to_contain_text("Elena Sokolova")
+    # Focus moved to the new view's heading, where a screen reader starts reading.
+    expect(page.locator("main h1")).to_be_focused()
