@@ -6,8 +6,10 @@ import { t, has, currentLanguage } from "./i18n.js";
 
 /** One field error ({type, msg, ctx}) as a sentence. */
 export function fieldMessage(error) {
+  // A rule of Twinplan's own ("a chaperone must be an adult") comes as a
+  // value_error whose message says it best; pydantic's generic checks are worded here.
   const key = `problem.field.${error.type}`;
-  if (has(key)) return t(key, error.ctx || {});
+  if (error.type !== "value_error" && has(key)) return t(key, error.ctx || {});
   return error.msg.charAt(0).toUpperCase() + error.msg.slice(1);
 }
 

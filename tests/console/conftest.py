@@ -255,5 +255,6 @@ def lighthouse(url: str, cookie: str | None = None) -> dict[str, float]:
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     scores = {name: round(c["score"] * 100) for name, c in report["categories"].items()}
-    scores["transferred_kb"] = round(report["audits"]["total-byte-weight"]["numericValue"] / 1024, 1)
+    weight = report["audits"]["total-byte-weight"]["numericValue"]
+    scores["transferred_kb"] = round(weight / 1024, 1)
     return scores
