@@ -6,6 +6,9 @@
 
 const STORE = "twinplan-language";
 let language = "en";
+// Dates and numbers follow the browser's own variant of the chosen language
+// (en-GB writes 25 Apr 2027, 14:00; en-US Apr 25, 2027, 2:00 PM).
+let locale = "en";
 let messages = {};
 let fallback = {};
 let plural = new Intl.PluralRules("en");
@@ -42,6 +45,7 @@ export async function setLanguage(code) {
   fallback = english;
   messages = own;
   language = code;
+  locale = navigator.languages.find((tag) => tag.split("-")[0] === code) || code;
   plural = new Intl.PluralRules(code);
   localStorage.setItem(STORE, code);
   document.documentElement.lang = code;
@@ -49,6 +53,9 @@ export async function setLanguage(code) {
 }
 
 export function currentLanguage() { return language; }
+
+/** The locale that Intl formats in (the chosen language, in the browser's variant). */
+export function currentLocale() { return locale; }
 
 /** The name of a language, in that language ("Русский"). */
 export function languageName(code) {
@@ -84,29 +91,29 @@ export function label(group, value) {
 }
 
 export function formatNumber(value, options) {
-  return new Intl.NumberFormat(language, options).format(value);
+  return new Intl.NumberFormat(locale, options).format(value);
 }
 
 // Local times from the API carry their offset ("2027-04-20T09:00:00+03:00"): read
 // as instants, then shown in the zone asked for.
 export function formatDateTime(iso, timeZone, options = { dateStyle: "medium", timeStyle: "short" }) {
-  return new Intl.DateTimeFormat(language, { ...options, timeZone }).format(new Date(iso));
+  return new Intl.DateTimeFormat(locale, { ...options, timeZone }).format(new Date(iso));
 }
 
 export function formatTime(iso, timeZone) {
-  return new Intl.DateTimeFormat(language, { timeStyle: "short", timeZone }).format(new Date(iso));
+  return new Intl.DateTimeFormat(locale, { timeStyle: "short", timeZone }).format(new Date(iso));
 }
 
 /** A calendar date ("2027-04-25"), which has no zone. */
 export function formatDate(isoDate, options = { dateStyle: "medium" }) {
   const [y, m, d] = isoDate.slice(0, 10).split("-").map(Number);
-  return new Intl.DateTimeFormat(language, { ...options, timeZone: "UTC" })
+  return new Intl.DateTimeFormat(locale, { ...options, timeZone: "UTC" })
     .format(new Date(Date.UTC(y, m - 1, d)));
 }
 
 /** A span of days or times, as Intl words it ("20–27 Apr 2027"). */
 export function formatRange(startIso, endIso, timeZone, options) {
-  const format = new Intl.DateTimeFormat(language, { ...options, timeZone });
+  const format = new Intl.DateTimeFormat(locale, { ...options, timeZone });
   return format.formatRange(new Date(startIso), new Date(endIso));
 }
 
@@ -116,7 +123,7 @@ export function formatPartialDate(value) {
   if (/^\d{4}$/.test(value)) return value;
   if (/^\d{4}-\d{2}$/.test(value)) {
     const [y, m] = value.split("-").map(Number);
-    return new Intl.DateTimeFormat(language, { year: "numeric", month: "long", timeZone: "UTC" })
+    return new Intl.DateTimeFormat(locale, { year: "numeric", month: "long", timeZone: "UTC" })
       .format(new Date(Date.UTC(y, m - 1, 1)));
   }
   return formatDate(value);
@@ -124,5 +131,5 @@ export function formatPartialDate(value) {
 
 /** "in 3 days", "yesterday" */
 export function formatRelativeDays(days) {
-  return new Intl.RelativeTimeFormat(language, { numeric: "auto" }).format(days, "day");
+  return new Intl.RelativeTimeFormat(locale, { numeric: "auto" }).format(days, "day");
 }
