@@ -2,8 +2,9 @@
 # make; `make test` also needs Node.js with npm, and Chromium for the browser tests
 # (`make test-tools` installs both with apt-get):
 #
-#   make run         install the runtime, migrate, load the demo data, serve on
-#                    127.0.0.1:8000 (TWINPLAN_HOST, TWINPLAN_PORT)
+#   make run         install the runtime, migrate, load the demo data and demo
+#                    accounts (it prints their password: TWINPLAN_DEMO_PASSWORD, or
+#                    a new one each time), serve on 127.0.0.1:8000 (TWINPLAN_HOST, TWINPLAN_PORT)
 #   make test        install (with the dev group), run the test suite
 #                    (SQLite; set TWINPLAN_TEST_DATABASE_URL for PostgreSQL)
 #   make test-tools  install Node.js, npm and Chromium if missing (apt-get), and ical.js
@@ -37,7 +38,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 	bench clean
 
 help:
-	@echo "make run         install the runtime, migrate, seed demo data, serve"
+	@echo "make run         install the runtime, migrate, seed demo data and accounts, serve"
 	@echo "                 (TWINPLAN_HOST/TWINPLAN_PORT; the worker's links follow, via .env)"
 	@echo "make test        run the tests (TWINPLAN_TEST_DATABASE_URL=postgresql+psycopg://... for PG);"
 	@echo "                 needs Node.js and npm, and Chromium for the browser tests"
@@ -73,7 +74,7 @@ install-runtime: $(RUNTIME_SYNCED)
 # TWINPLAN_PUBLIC_BASE_URL), so a `twinplan worker` started here builds the same links.
 run: $(RUNTIME_SYNCED)
 	$(BIN)/twinplan migrate
-	$(BIN)/twinplan seed-demo
+	$(BIN)/twinplan seed-demo --people
 	$(BIN)/twinplan serve
 
 # Mozilla's ical.js for the feed tests, panva's oidc-provider (a real OpenID

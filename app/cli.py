@@ -9,6 +9,7 @@ system actor (``SYSTEM``): whoever runs them runs the server.
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -220,26 +221,72 @@ def import_twinnings(
     typer.echo(f"done in {time.perf_counter() - started:.1f}s", err=True)
 
 
+DEMO_PASSWORD_VAR = "TWINPLAN_DEMO_PASSWORD"
+
+
 @cli.command("seed-demo")
-def seed_demo() -> None:
-    """Load the demo cities and twinnings (Kostroma, Ashgabat, Coventry...) and a few
-    exchanges between them, dated from the next World Twin Cities Day; safe to rerun."""
+def seed_demo(
+    people: Annotated[bool, typer.Option(
+        "--people", help="Also make the demo sign-in accounts (admin, coordinators of "
+        "Kostroma, Volgograd, Ashgabat), all with one password: TWINPLAN_DEMO_PASSWORD, or "
+        "a new random one, printed; every run sets it anew.")] = False,
+) -> None:
+    """Load the demo cities and twinnings (Kostroma, Ashgabat, Coventry...), a few
+    exchanges between them, dated from the next World Twin Cities Day, and people
+    registered for them; safe to rerun."""
     import app.receivers  # noqa: F401  (the demo's events reach the outbox and reminders)
     from app.cities.demo import seed_demo as seed
     from app.core import clock
     from app.core.errors import AppError
     from app.events.demo import seed_demo_events
+    from app.participants.demo import DEMO_ACCOUNTS, seed_demo_accounts, seed_demo_people
 
+    password = None
+    if people:
+        password = os.environ.get(DEMO_PASSWORD_VAR) or secrets.token_urlsafe(12)
+        if len(password) < 10:
+            typer.echo(f"twinplan: {DEMO_PASSWORD_VAR} needs 10 characters or more", err=True)
+            raise typer.Exit(2)
     with _session(write=True) as session:
         try:
             report = seed(session)
-            events = seed_demo_events(session, report.city_ids, clock.now().date())
+            today = clock.now().date()
+            events = seed_demo_events(session, report.city_ids, today)
+            travellers = seed_demo_people(session, report.city_ids, today)
+            accounts = (seed_demo_accounts(session, report.city_ids, password)
+                        if password is not None else None)
         except AppError as exc:
             typer.echo(f"twinplan: {exc.detail}", err=True)
             raise typer.Exit(1) from None
         session.commit()
-    for line in [*report.lines(), *events.lines()]:
+    for line in [*report.lines(), *events.lines(), *travellers.lines(),
+                 *(accounts.lines() if accounts else [])]:
         typer.echo(line)
+    if password is None:
+        return
+    # A password of one's own choosing is not echoed into the terminal's history.
+    chosen = bool(os.environ.get(DEMO_PASSWORD_VAR))
+    width = max(len(a.email) for a in DEMO_ACCOUNTS)
+    typer.echo("")
+    typer.echo(f"Sign in to the console at {_console_url()}")
+    for account in DEMO_ACCOUNTS:
+        typer.echo(f"  {account.email:<{width}}  {account.what}")
+    typer.echo(f"  password: {f'(the value of {DEMO_PASSWORD_VAR})' if chosen else password}")
+    typer.echo("  (the same for all four)" if chosen else
+               "  (the same for all four; a new one on every run of seed-demo --people)")
+
+
+def _console_url() -> str:
+    """Where the console will be: the public base URL someone set, else where
+    `twinplan serve` will listen (what serve itself decides, app.core.settings)."""
+    from app.core.settings import derived_base_url, public_base_url_origin
+
+    settings = get_settings()
+    if public_base_url_origin() in ("environment", "env_file"):
+        base = settings.public_base_url
+    else:
+        base = derived_base_url(settings.host, settings.port)
+    return base.rstrip("/") + "/console/"
 
 
 @cli.command()
