@@ -133,3 +133,23 @@ export function formatPartialDate(value) {
 export function formatRelativeDays(days) {
   return new Intl.RelativeTimeFormat(locale, { numeric: "auto" }).format(days, "day");
 }
+
+/** A country's name from its ISO code, in the chosen language ("RU" -> "Russia", "Россия"). */
+export function countryName(code) {
+  try {
+    return new Intl.DisplayNames([locale], { type: "region" }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
+
+/** The long name of a time zone at an instant ("Moscow Standard Time"), via Intl. */
+export function zoneName(timeZone, at = new Date()) {
+  try {
+    const parts = new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: "long" })
+      .formatToParts(at);
+    return parts.find((p) => p.type === "timeZoneName")?.value || timeZone;
+  } catch {
+    return timeZone;
+  }
+}

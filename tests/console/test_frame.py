@@ -4,6 +4,7 @@ security headers; the translations it lists."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,12 @@ def test_the_favicon_is_served(client):
     r = client.get("/favicon.ico", follow_redirects=True)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_the_console_scripts_pass_eslint():
+    js = Path(__file__).resolve().parent / "js"
+    eslint = js / "node_modules" / ".bin" / "eslint"
+    assert eslint.exists(), "run `make js-deps`"
+    done = subprocess.run([str(eslint), "--config", str(js / "eslint.config.mjs"),
+                           str(STATIC / "js")], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -26,12 +26,14 @@ def entry(scope, page, title: str):
 
 def test_plan_an_exchange_through_the_form(console, world):
     tab = console("volgograd")
-    page = tab.goto("/console/events/new")
+    # As the home page's "Plan one with Coventry" link opens it: Coventry ticked.
+    page = tab.goto(f"/console/events/new?guest={world.city_ids['Coventry']}")
     expect(page.get_by_role("heading", level=1)).to_have_text("New event")
     title = unique("Volgograd and Coventry schools")
     page.get_by_label("Kind").select_option(label="School exchange")
     page.get_by_label("Title").fill(title)
-    page.get_by_label("Coventry").check()
+    expect(page.get_by_label("Coventry")).to_be_checked()
+    expect(page.get_by_label("Dijon")).not_to_be_checked()
     start = page.get_by_label("Start")
     expect(start).to_have_attribute("type", "datetime-local")
     start.fill("2027-04-20T09:00")

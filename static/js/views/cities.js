@@ -4,19 +4,12 @@
 
 import * as api from "../api.js";
 import { h, mount, announce } from "../dom.js";
-import { t, currentLanguage } from "../i18n.js";
+import { t, countryName } from "../i18n.js";
 import { problemBox } from "../problems.js";
 
 const PAGE = 50;
 const PAUSE_MS = 120;
 
-function countryName(code) {
-  try {
-    return new Intl.DisplayNames([currentLanguage()], { type: "region" }).of(code) || code;
-  } catch {
-    return code;
-  }
-}
 
 function summary(page, q) {
   if (!page.total) return q ? t("cities.none_match", { q }) : t("cities.none");

@@ -3,26 +3,13 @@
 // the twins come from this one render (the router drops a superseded one).
 
 import { h } from "../dom.js";
-import { t, label, formatNumber, currentLanguage } from "../i18n.js";
+import { t, label, formatNumber, currentLanguage, countryName, zoneName } from "../i18n.js";
 
-function countryName(code) {
-  try {
-    return new Intl.DisplayNames([currentLanguage()], { type: "region" }).of(code) || code;
-  } catch {
-    return code;
-  }
-}
 
 /** "Europe/Volgograd" with its long name now ("Volgograd Standard Time"). */
 function zoneWords(timeZone) {
-  try {
-    const parts = new Intl.DateTimeFormat(currentLanguage(), { timeZone, timeZoneName: "long" })
-      .formatToParts(new Date());
-    const name = parts.find((p) => p.type === "timeZoneName")?.value;
-    return name ? `${name} (${timeZone})` : timeZone;
-  } catch {
-    return timeZone;
-  }
+  const name = zoneName(timeZone);
+  return name !== timeZone ? `${name} (${timeZone})` : timeZone;
 }
 
 function fact(name, value) {

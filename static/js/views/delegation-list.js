@@ -2,8 +2,8 @@
 // or a host family needs (birth date, minor, guardian). Print hides the frame.
 
 import { h } from "../dom.js";
-import { t, label, formatDate, currentLanguage } from "../i18n.js";
-import { eventWhen, loadCities, zoneName } from "./event.js";
+import { t, label, formatDate, currentLanguage, zoneName } from "../i18n.js";
+import { eventWhen, loadCities } from "./event.js";
 
 // Going: a confirmed place, or already checked in as there.
 const GOING = ["confirmed", "attended"];
@@ -73,7 +73,7 @@ export async function render(ctx) {
 
   const host = cities.get(event.host_city_id)?.name || "";
   const guests = event.guest_city_ids.map((g) => cities.get(g)?.name).filter(Boolean).join(", ");
-  const printed = new Intl.DateTimeFormat(currentLanguage(), { dateStyle: "long" }).format(new Date());
+  const printed = formatDate(new Date().toISOString(), { dateStyle: "long" });
   const body = h("article", { class: "delegation-list" },
     h("div", { class: "actions" },
       h("a", { class: "button", href: `/console/events/${event.id}` }, t("delegation.back")),
@@ -83,7 +83,7 @@ export async function render(ctx) {
     h("dl", { class: "facts" },
       h("dt", {}, t("event.kind")), h("dd", {}, label("kind", event.kind)),
       h("dt", {}, t("event.when")), h("dd", {}, eventWhen(event),
-        event.all_day ? null : ` (${zoneName(event.starts_at, event.timezone)})`),
+        event.all_day ? null : ` (${zoneName(event.timezone, new Date(event.starts_at))})`),
       event.venue ? [h("dt", {}, t("event.venue")), h("dd", {}, event.venue)] : null,
       h("dt", {}, t("event.host")), h("dd", {}, host),
       h("dt", {}, t("event.guests")), h("dd", {}, guests || t("event.no_guests")),

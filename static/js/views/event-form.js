@@ -223,7 +223,9 @@ class EventForm {
     return {
       kind: "school_exchange", title: "", description: "", timezone: this.host.timezone,
       all_day: false, start: "", end: "", venue: "", capacity: "", chaperone_ratio: 10,
-      registration_deadline: "", status: "draft", visibility: "public", guest_city_ids: [],
+      registration_deadline: "", status: "draft", visibility: "public",
+      // "Plan one with ..." links name the twin: ?guest=<id> (repeatable).
+      guest_city_ids: this.ctx.query.getAll("guest").map(Number).filter(Boolean),
     };
   }
 

@@ -4,7 +4,9 @@
 
 import * as api from "../api.js";
 import { h, mount, announce, field, formValues, download } from "../dom.js";
-import { t, label, formatDateTime, formatDate, formatRange, currentLanguage } from "../i18n.js";
+import {
+  t, label, formatDateTime, formatDate, formatRange, currentLanguage, zoneName,
+} from "../i18n.js";
 import { showErrors, clearErrors, explain } from "../problems.js";
 
 const STATUSES = ["confirmed", "pending_consent", "awaiting_chaperone", "waitlisted",
@@ -21,17 +23,6 @@ const SORTS = ["name", "city", "role", "status", "position"];
 // ---------------------------------------------------------------------------
 // Shared with the printable list
 // ---------------------------------------------------------------------------
-
-/** The long name of a time zone at an instant ("Moscow Standard Time"), via Intl. */
-export function zoneName(iso, timeZone) {
-  try {
-    const parts = new Intl.DateTimeFormat(currentLanguage(), { timeZone, timeZoneName: "long" })
-      .formatToParts(new Date(iso));
-    return parts.find((p) => p.type === "timeZoneName")?.value || timeZone;
-  } catch {
-    return timeZone;
-  }
-}
 
 /** When an event happens, in `timeZone` (all-day events as days, which have no zone). */
 export function eventWhen(event, timeZone = event.timezone) {
@@ -225,13 +216,13 @@ function detailsCard(state) {
   const guests = event.guest_city_ids.map((id) => cities.get(id)).filter(Boolean);
   const facts = [
     [t("event.when"), h("span", {}, eventWhen(event),
-      event.all_day ? null : h("span", { class: "muted" }, ` (${zoneName(event.starts_at, event.timezone)})`))],
+      event.all_day ? null : h("span", { class: "muted" }, ` (${zoneName(event.timezone, new Date(event.starts_at))})`))],
   ];
   if (!event.all_day && homeZone && homeZone !== event.timezone
-      && zoneName(event.starts_at, homeZone) !== zoneName(event.starts_at, event.timezone)) {
+      && zoneName(homeZone, new Date(event.starts_at)) !== zoneName(event.timezone, new Date(event.starts_at))) {
     facts.push([t("event.when_home", { city: state.homeName }),
       h("span", {}, eventWhen(event, homeZone),
-        h("span", { class: "muted" }, ` (${zoneName(event.starts_at, homeZone)})`))]);
+        h("span", { class: "muted" }, ` (${zoneName(homeZone, new Date(event.starts_at))})`))]);
   }
   if (event.venue) facts.push([t("event.venue"), event.venue]);
   facts.push([t("event.visibility"), label("visibility", event.visibility)]);

@@ -8,7 +8,7 @@
 
 import { h } from "../dom.js";
 import {
-  t, label, formatDate, formatRange, formatRelativeDays, formatNumber, currentLanguage,
+  t, label, formatDate, formatRange, formatRelativeDays, formatNumber, countryName,
 } from "../i18n.js";
 
 const NEXT_SHOWN = 6;
@@ -18,13 +18,6 @@ const GOING_AHEAD = ["planned", "confirmed"];
 const STATUS_BADGE = { confirmed: "ok", planned: "neutral", draft: "warn", cancelled: "danger",
   completed: "neutral" };
 
-function countryName(code) {
-  try {
-    return new Intl.DisplayNames([currentLanguage()], { type: "region" }).of(code) || code;
-  } catch {
-    return code;
-  }
-}
 
 /** When an event happens, in the city's zone; all-day events as days (they have no zone). */
 export function when(event, timeZone) {

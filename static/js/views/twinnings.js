@@ -7,19 +7,12 @@
 // heading never stands over another city's twins.
 
 import { h } from "../dom.js";
-import { t, label, formatPartialDate, currentLanguage } from "../i18n.js";
+import { t, label, formatPartialDate, countryName } from "../i18n.js";
 import { when } from "./home.js";
 
 const STATUS_BADGE = { active: "ok", proposed: "neutral", negotiating: "neutral",
   suspended: "warn", ended: "danger" };
 
-function countryName(code) {
-  try {
-    return new Intl.DisplayNames([currentLanguage()], { type: "region" }).of(code) || code;
-  } catch {
-    return code;
-  }
-}
 
 function statusBadge(status) {
   return h("span", { class: `badge ${STATUS_BADGE[status] || "neutral"}` },
