@@ -115,3 +115,9 @@ def test_signing_in_with_the_keyboard_alone(console, world):
     expect(page.locator("header")).to_contain_text("Elena Sokolova")
     # Focus moved to the new view's heading, where a screen reader starts reading.
     expect(page.locator("main h1")).to_be_focused()
+
+
+def test_the_authenticator_code_is_asked_only_when_needed(console):
+    tab = console(None)
+    page = tab.goto("/console/sign-in")
+    expect(page.get_by_label("Authenticator code")).to_be_hidden()
