@@ -15,10 +15,12 @@ from app.keys.models import ApiKey
 from app.notifications.models import Notification, NotificationAttempt, WebhookEndpoint
 from app.participants.models import Participant, Registration
 from app.reminders.models import ReminderOptOut, ReminderRule
+from app.twins.models import CandidateModel, SearchCandidate, SearchStep, TwinSearch
 
 __all__ = [
     "AccessEvent",
     "ApiKey",
+    "CandidateModel",
     "City",
     "Event",
     "EventGuest",
@@ -35,6 +37,9 @@ __all__ = [
     "Registration",
     "ReminderOptOut",
     "ReminderRule",
+    "SearchCandidate",
+    "SearchStep",
+    "TwinSearch",
     "User",
     "UserSession",
     "WebhookEndpoint",
