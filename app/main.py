@@ -34,6 +34,8 @@ from app.keys.router import router as keys_router
 from app.notifications.router import router as notifications_router
 from app.participants.router import router as participants_router
 from app.reminders.router import router as reminders_router
+from app.twins.health_router import router as health_router
+from app.twins.router import router as twins_router
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -107,6 +109,8 @@ def create_app() -> FastAPI:
     app.include_router(calendars_router)
     app.include_router(reminders_router)
     app.include_router(notifications_router)
+    app.include_router(twins_router)
+    app.include_router(health_router)
 
     @app.get("/health", tags=["health"], response_model=Health, responses={
         503: {"model": Health, "description": "The database does not answer."}})
