@@ -263,6 +263,9 @@ class Settings(BaseSettings):
     worker_max_attempts: int = Field(default=8, ge=1, le=100)
     # Reminders go out at this local hour in the recipient city's timezone.
     reminder_hour: int = Field(default=9, ge=0, le=23)
+    # A twinning with no exchange in this many years is dormant: its city's health
+    # view says since when, and admins find it in GET /api/v1/dormant-partnerships.
+    dormant_years: int = Field(default=3, ge=1, le=100)
     # Signed-in sessions end after this long without a request, and at the latest
     # this long after signing in.
     session_idle_minutes: int = Field(default=240, ge=5, le=7 * 24 * 60)
