@@ -125,8 +125,11 @@ def world(tmp_path_factory) -> Iterator[World]:
                 client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Not for the session: while Playwright's sync
+    API runs it holds an event loop on this thread, and later tests that start
+    their own (asyncio.run, another Playwright) would find it there."""
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM, "Chromium is required in CI"

@@ -121,3 +121,26 @@ def test_the_authenticator_code_is_asked_only_when_needed(console):
     tab = console(None)
     page = tab.goto("/console/sign-in")
     expect(page.get_by_label("Authenticator code")).to_be_hidden()
+
+
+NARROWEST = {"width": 320, "height": 640}
+
+
+def test_every_view_reflows_at_320_pixels(console, world):
+    """WCAG 2.2 reflow: at 320 CSS pixels nothing makes the page scroll sideways."""
+    volgograd = world.city_ids["Volgograd"]
+    event = world.event("volgograd", title="Narrow screens exchange", capacity=10)
+    tab = console("volgograd", viewport=NARROWEST)
+    for path in ["/console/", f"/console/cities/{volgograd}/calendar",
+                 f"/console/cities/{volgograd}/calendar?view=agenda",
+                 f"/console/cities/{volgograd}/partners", "/console/cities?q=ko",
+                 f"/console/cities/{volgograd}", "/console/events/new",
+                 f"/console/events/{event['id']}", f"/console/events/{event['id']}/edit",
+                 f"/console/events/{event['id']}/list"]:
+        tab.goto(path)
+        tab.no_overflow()
+    anonymous = console(None, viewport=NARROWEST)
+    anonymous.goto("/console/sign-in")
+    anonymous.no_overflow()
+    anonymous.snap("sign-in")
+    anonymous.axe()
