@@ -6,7 +6,8 @@ import importlib.util
 import subprocess
 import sys
 
-MODULES = ["bench.events", "bench.registrations", "bench.feeds", "bench.notifications"]
+MODULES = ["bench.events", "bench.registrations", "bench.feeds", "bench.notifications",
+           "bench.candidates", "bench.candidates_latency"]
 
 
 def main() -> int:
