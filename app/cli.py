@@ -221,6 +221,31 @@ def import_twinnings(
     typer.echo(f"done in {time.perf_counter() - started:.1f}s", err=True)
 
 
+@cli.command("build-candidates")
+def build_candidates(
+    if_stale: Annotated[bool, typer.Option(
+        "--if-stale", help="Only if the network changed since the newest model (cron).")
+    ] = False,
+) -> None:
+    """Build the twin candidate model now (the worker builds it after every change).
+
+    It learns from every city and every active or suspended twinning, and takes
+    seconds to tens of seconds on the whole Wikidata network; the timing is printed."""
+    from functools import partial
+
+    from app.twins import service as twins
+
+    built = twins.build_in_steps(partial(_session, write=True), if_stale=if_stale)
+    if built is None:
+        typer.echo("the candidate model is up to date; nothing to build")
+        return
+    row = built.row
+    typer.echo(f"built candidate model {row.id} from {row.cities:,} cities and "
+               f"{row.links:,} twinnings ({len(row.payload) / 1024:,.0f} KiB)")
+    typer.echo(f"read {built.read_seconds:.1f}s, learnt {built.learn_seconds:.1f}s, stored "
+               f"{built.store_seconds:.1f}s", err=True)
+
+
 DEMO_PASSWORD_VAR = "TWINPLAN_DEMO_PASSWORD"
 
 
@@ -240,6 +265,7 @@ def seed_demo(
     from app.core.errors import AppError
     from app.events.demo import seed_demo_events
     from app.participants.demo import DEMO_ACCOUNTS, seed_demo_accounts, seed_demo_people
+    from app.twins.demo import seed_demo_search
 
     password = None
     if people:
@@ -253,6 +279,7 @@ def seed_demo(
             today = clock.now().date()
             events = seed_demo_events(session, report.city_ids, today)
             travellers = seed_demo_people(session, report.city_ids, today)
+            searches = seed_demo_search(session, report.city_ids)
             accounts = (seed_demo_accounts(session, report.city_ids, password)
                         if password is not None else None)
         except AppError as exc:
@@ -260,6 +287,8 @@ def seed_demo(
             raise typer.Exit(1) from None
         session.commit()
     for line in [*report.lines(), *events.lines(), *travellers.lines(),
+                 f"twin searches: {searches} opened (Kostroma's)" if searches else
+                 "twin searches: Kostroma's is there",
                  *(accounts.lines() if accounts else [])]:
         typer.echo(line)
     if password is None:
@@ -299,6 +328,10 @@ def worker(
     plan: Annotated[
         bool, typer.Option(help="Plan World Twin Cities Day and anniversary reminders hourly.")
     ] = True,
+    candidates: Annotated[
+        bool, typer.Option(help="Rebuild the twin candidate model within a minute of a "
+                           "change to the network (with --once: now, if it changed).")
+    ] = True,
 ) -> None:
     """Deliver due notifications (email, webhooks) until stopped.
 
@@ -326,12 +359,14 @@ def worker(
         if once:
             if plan:
                 runner.schedule()
+            if candidates:
+                runner.refresh_candidates()
             handled = runner.run_once()
             typer.echo(f"handled {handled} notification(s)", err=True)
             return
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-        runner.run(stop, plan=plan)
+        runner.run(stop, plan=plan, candidates=candidates)
     finally:
         runner.close()
 

@@ -1,7 +1,9 @@
 """The worker: claim due notifications, send them, record every attempt.
 
 It sits above every domain: it delivers the outbox (email, webhooks), expands
-due reminders into messages, and plans the year's reminders hourly.
+due reminders into messages, plans the year's reminders hourly, and keeps the
+twin candidate model fresh (``refresh_candidates``, checked every minute in a
+thread of its own, so that learning from the network never delays a delivery).
 
 Exactly once, as far as a network allows:
 
@@ -61,6 +63,7 @@ from app.notifications.models import (
     WebhookEndpoint,
 )
 from app.reminders.service import expand_reminder, schedule_reminders
+from app.twins import service as twins
 
 log = logging.getLogger("twinplan.worker")
 _NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
@@ -72,6 +75,12 @@ Sessions = Callable[[], AbstractContextManager[Session]]
 SCHEDULE_EVERY = timedelta(hours=1)
 # Any constant: PostgreSQL advisory lock that lets one worker plan at a time.
 _SCHEDULE_LOCK = 5_270_425
+# How often a running worker checks whether the network changed since the newest
+# candidate model was built (one cheap query), and builds a new one if it did.
+CANDIDATES_EVERY = timedelta(minutes=1)
+# How long a stopping worker waits for a model build in progress (it is then
+# dropped: nothing is written until the model is learnt, so nothing is half-stored).
+_CANDIDATES_STOP_WAIT = 5.0
 
 
 @contextmanager
@@ -494,9 +503,33 @@ class Worker:
         self._last_schedule = clock.now()
         return added
 
-    def run(self, stop: threading.Event, *, plan: bool = True) -> None:
-        """Until ``stop`` is set: plan reminders hourly, deliver, then wait a poll interval."""
+    def refresh_candidates(self) -> bool:
+        """Build a new candidate model if the network changed since the newest one
+        (or there is none); whether it built one. Several workers may each build
+        after one change (the newest stored wins; each deletes the older ones)."""
+        built = twins.build_in_steps(self.sessions, if_stale=True)
+        if built is None:
+            return False
+        log.info("candidate model %s built from %d cities and %d twinnings in %.1fs",
+                 built.row.id, built.row.cities, built.row.links, built.learn_seconds)
+        return True
+
+    def _refresh_candidates_until(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.refresh_candidates()
+            except Exception:
+                log.exception("building the candidate model failed; will retry")
+            stop.wait(CANDIDATES_EVERY.total_seconds())
+
+    def run(self, stop: threading.Event, *, plan: bool = True, candidates: bool = True) -> None:
+        """Until ``stop`` is set: plan reminders hourly, deliver, then wait a poll
+        interval; meanwhile (``candidates``) keep the candidate model fresh."""
         log.info("worker %s started", self.name)
+        refresher = threading.Thread(target=self._refresh_candidates_until, args=(stop,),
+                                     name="candidates", daemon=True) if candidates else None
+        if refresher is not None:
+            refresher.start()
         while not stop.is_set():
             if plan and (self._last_schedule is None
                          or clock.now() - self._last_schedule >= SCHEDULE_EVERY):
@@ -513,4 +546,6 @@ class Worker:
                 handled = 0
             if not handled:
                 stop.wait(self.settings.worker_poll_seconds)
+        if refresher is not None:
+            refresher.join(_CANDIDATES_STOP_WAIT)
         log.info("worker %s stopped", self.name)

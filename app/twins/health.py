@@ -54,6 +54,8 @@ from app.core.settings import get_settings
 from app.events.models import Event, EventGuest, EventStatus
 from app.events.policy import readable_events
 from app.twin_cities_day import next_twin_cities_day
+from app.twins import policy
+from app.twins.models import CityRef
 
 RECENT_YEARS = 5
 # An anniversary this close (or closer) is worth preparing now.
@@ -73,19 +75,7 @@ STATUS_ORDER = {
 # Who may see what ----------------------------------------------------------------
 
 
-def can_list_dormant_twinnings(actor: Actor) -> bool:
-    """The whole network's dormant twinnings: admins and the system. (A city sees
-    the health of its own twinnings through its own view.)"""
-    return actor.is_system or actor.is_admin
-
-
 # API shapes -----------------------------------------------------------------------
-
-
-class CityRef(SQLModel):
-    id: int
-    name: str
-    country_code: str
 
 
 class ExchangeRef(SQLModel):
@@ -555,7 +545,7 @@ def dormant_twinnings(
     moment; those never met whose date is unknown come last), and only the page
     is read in full: its partnerships, their cities, and the events of those cities
     (four queries)."""
-    if not can_list_dormant_twinnings(actor):
+    if not policy.can_list_dormant_twinnings(actor):
         raise Forbidden("only admins may list the network's dormant twinnings")
     settings = get_settings()
     years = years or settings.dormant_years

@@ -6,10 +6,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import Field as PField
 from sqlalchemy import JSON, Column, LargeBinary, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.cities.models import CountryCode
 from app.core.db import UTCDateTime, utcnow
+from app.core.types import RowId
 
 
 def _utc(**kw: Any) -> Any:
@@ -95,3 +98,152 @@ class CandidateModel(SQLModel, table=True):
     links: int
     fingerprint: str = Field(max_length=200)
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+# API shapes -----------------------------------------------------------------------
+
+
+class CityRef(SQLModel):
+    id: int
+    name: str
+    country_code: str
+
+
+class CandidateReason(SQLModel):
+    code: str = PField(description=(
+        "`shared_twins`, `twins_of_twins`, `country_pair`, `twins_countries`, "
+        "`same_country`, `popular`, `twins_in_country`, `nearby_twins`, "
+        "`near_your_twins`, `distance`, `population`."))
+    weight: float = PField(description="This reason's part of the score (may be negative).")
+    text: str = PField(description="The reason in words: \"twinned with 3 of Kostroma's "
+                                  "twins\", \"1,900 km away\".")
+    params: dict[str, str | int | float] = PField(
+        description="The numbers and names in `text`, for other wordings.")
+
+
+class CandidateItem(SQLModel):
+    city: CityRef
+    score: float = PField(description="The sum of the reasons' weights; higher is likelier.")
+    reasons: list[CandidateReason] = PField(description="Largest weight first.")
+
+
+class CandidateList(SQLModel):
+    city_id: int
+    model_built_at: datetime = PField(description="When the model was built (UTC); the "
+                                                 "worker rebuilds it after changes.")
+    items: list[CandidateItem] = PField(description="Best first.")
+
+
+class SuggestionList(CandidateList):
+    search_id: int
+
+
+class TwinSearchCreate(SQLModel):
+    countries: list[CountryCode] | None = PField(
+        default=None, max_length=50,
+        description="Where to look, in order of priority; default: the city's "
+        "`seeking_twin_in`. Empty: anywhere.")
+    notes: str | None = PField(default=None, max_length=4000)
+
+
+class TwinSearchUpdate(SQLModel):
+    countries: list[CountryCode] | None = PField(default=None, max_length=50)
+    notes: str | None = PField(default=None, max_length=4000)
+    status: SearchStatus | None = PField(default=None, description=(
+        "open -> paused, found, abandoned; paused -> open, found, abandoned; "
+        "found or abandoned -> open (reopened)."))
+
+
+class TwinSearchPublic(SQLModel):
+    id: int
+    city_id: int
+    countries: list[str]
+    notes: str | None
+    status: SearchStatus
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class SearchCandidatePublic(SQLModel):
+    city: CityRef
+    state: CandidateState
+    note: str | None
+    score: float | None = PField(description="The model's score when it was shortlisted "
+                                            "(null: the model had none for it).")
+    reasons: list[str] = PField(description="The reasons' texts when it was shortlisted.")
+    partnership_id: int | None = PField(description="The partnership proposed to it, if any.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class SearchStepPublic(SQLModel):
+    what: str = PField(description=(
+        "`opened`, `countries_changed`, `notes_changed`, `status_changed` (the search's "
+        "status, `from_state` -> `to_state`); `shortlisted`, `contacted`, `declined`, "
+        "`proposed` (a candidate's state, with `city`). For `opened` and "
+        "`countries_changed` the note lists the countries."))
+    city: CityRef | None
+    from_state: str | None
+    to_state: str | None
+    note: str | None
+    actor: str = PField(description="Who did it: the key or person, and their city.")
+    at: datetime
+
+
+class TwinSearchDetail(TwinSearchPublic):
+    candidates: list[SearchCandidatePublic] = PField(description="In the order taken up.")
+    history: list[SearchStepPublic] = PField(description="Every change, oldest first.")
+
+
+class Shortlisting(SQLModel):
+    city_id: RowId
+    note: str | None = PField(default=None, max_length=1000)
+
+
+class Answer(StrEnum):
+    """What became of a candidate that was approached."""
+
+    contacted = "contacted"
+    declined = "declined"
+
+
+class CandidateUpdate(SQLModel):
+    state: Answer
+    note: str | None = PField(default=None, max_length=1000)
+
+
+class Proposal(SQLModel):
+    note: str | None = PField(default=None, max_length=1000,
+                             description="Kept in the search's history and as the new "
+                             "partnership's notes.")
+
+
+class StepKind(StrEnum):
+    opened = "opened"
+    countries_changed = "countries_changed"
+    notes_changed = "notes_changed"
+    status_changed = "status_changed"
+    shortlisted = "shortlisted"
+    contacted = "contacted"
+    declined = "declined"
+    proposed = "proposed"
+
+
+SEARCH_TRANSITIONS: dict[SearchStatus, frozenset[SearchStatus]] = {
+    SearchStatus.open: frozenset({SearchStatus.paused, SearchStatus.found,
+                                  SearchStatus.abandoned}),
+    SearchStatus.paused: frozenset({SearchStatus.open, SearchStatus.found,
+                                    SearchStatus.abandoned}),
+    SearchStatus.found: frozenset({SearchStatus.open}),
+    SearchStatus.abandoned: frozenset({SearchStatus.open}),
+}
+# A search is worked (candidates taken up and moved on) while open or paused.
+WORKABLE = frozenset({SearchStatus.open, SearchStatus.paused})
+CANDIDATE_TRANSITIONS: dict[CandidateState, frozenset[CandidateState]] = {
+    CandidateState.shortlisted: frozenset({CandidateState.contacted, CandidateState.declined,
+                                           CandidateState.proposed}),
+    CandidateState.contacted: frozenset({CandidateState.declined, CandidateState.proposed}),
+    CandidateState.declined: frozenset(),
+    CandidateState.proposed: frozenset(),  # the partnership carries on in its own record
+}

@@ -37,6 +37,8 @@ from app.notifications.models import (
     WebhookEndpointCreate,
 )
 from app.notifications.webhooks import create_endpoint
+from app.twins.models import Shortlisting, TwinSearchCreate
+from app.twins.service import create_search, shortlist
 from tests.factories import (
     new_city,
     new_event,
@@ -122,6 +124,8 @@ def world(session: Session) -> World:
                              password=None)
     invitation, _ = create_invitation(session, InvitationCreate(
         email="invitee@example.org", role=Role.coordinator, city_id=own.id), SYSTEM)
+    search = create_search(session, own.id or 0, TwinSearchCreate(countries=["TM", "CN"]), SYSTEM)
+    shortlist(session, search.id, Shortlisting(city_id=spare.id or 0), SYSTEM)
     session.commit()
     return World(
         people=signed_in,
@@ -134,7 +138,8 @@ def world(session: Session) -> World:
              "person": people["person"].id, "spare_person": people["spare"].id,
              "minor_registration": registrations["minor"],
              "registration": registrations["regular"], "token": token.id,
-             "endpoint": endpoint.id, "dead": dead.id},
+             "endpoint": endpoint.id, "dead": dead.id, "search": search.id,
+             "third": third.id},
         headers=headers,
     )
 
@@ -228,6 +233,18 @@ WRITES: list[tuple[str, str, str, dict[str, Any] | None, dict[str, int]]] = [
      _expect(204, 204, 404, 204)),
     ("rotate webhook secret", "POST", "/api/v1/webhook-endpoints/{endpoint}/rotate-secret",
      None, _expect(200, 200, 404, 200)),
+    # A city's search for a twin: its coordinators work it; its partner systems read it.
+    ("open a twin search", "POST", "/api/v1/cities/{own}/twin-searches", {"countries": ["TM"]},
+     _expect(201, 201, 403, 403)),
+    ("change a twin search", "PATCH", "/api/v1/twin-searches/{search}", {"notes": "Mary?"},
+     _expect(200, 200, 403, 403)),
+    ("shortlist a candidate", "POST", "/api/v1/twin-searches/{search}/candidates",
+     {"city_id": "{third}"}, _expect(201, 201, 403, 403)),
+    ("answer for a candidate", "PATCH", "/api/v1/twin-searches/{search}/candidates/{spare}",
+     {"state": "contacted"}, _expect(200, 200, 403, 403)),
+    ("propose to a candidate", "POST",
+     "/api/v1/twin-searches/{search}/candidates/{spare}/propose", None,
+     _expect(201, 201, 403, 403)),
 ]
 
 
