@@ -304,6 +304,14 @@ class Model:
         top = pool[np.lexsort((self.ids[pool], -scores))[:limit]]
         return [self._candidate(u, int(v), features[v]) for v in top]
 
+    def with_node(self, node: Node) -> Model:
+        """This model with one more city and no links: a city added since the model
+        was built is ranked from what is known of it (country, place, size) with
+        the weights already learnt, until the next build takes it in."""
+        if node.id in self.index:
+            return self
+        return Model([*self.nodes, node], self.edges, self.weights, self.meta)
+
     def scores(self, city_id: int) -> FloatArray:
         """Every node's score for the city (the bench's whole ranking)."""
         return self._features(self.index[city_id]) @ self.weights

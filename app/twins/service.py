@@ -134,6 +134,13 @@ def network_fingerprint(session: Session) -> str:
     return f"cities {n} {_stamp(changed)}; partnerships {m} {_stamp(p_changed)}"
 
 
+def node_of(city: City) -> Node:
+    """A city as the model sees it."""
+    assert city.id is not None
+    return Node(id=city.id, name=city.name, country=city.country_code or "",
+                lat=city.latitude, lon=city.longitude, population=city.population)
+
+
 def read_network(session: Session) -> Network:
     """Every city as a node, and the active and suspended twinnings as links.
 
@@ -141,13 +148,7 @@ def read_network(session: Session) -> Network:
     then in the model but not in its fingerprint, and only costs one more build
     (the other order could miss it for good)."""
     fingerprint = network_fingerprint(session)
-    nodes = [
-        Node(id=i, name=name, country=country or "", lat=lat, lon=lon, population=population)
-        for i, name, country, lat, lon, population in session.execute(
-            columns(col(City.id), col(City.name), col(City.country_code),
-                    col(City.latitude), col(City.longitude), col(City.population))
-            .order_by(col(City.id)))
-    ]
+    nodes = [node_of(city) for city in session.exec(select(City).order_by(col(City.id)))]
     links = [
         (int(a), int(b)) for a, b in session.execute(
             columns(col(Partnership.city_a_id), col(Partnership.city_b_id))
@@ -311,15 +312,10 @@ def _rank(
     assert city.id is not None
     wanted = list(dict.fromkeys(countries)) if countries else None
     left_out = set(exclude)
+    # A city added since the model was built: ranked from what is known of it.
+    model = loaded.model.with_node(node_of(city))
     for _ in range(MAX_ASKS):
-        try:
-            found = loaded.model.rank(city.id, countries=wanted, limit=limit,
-                                      exclude=left_out)
-        except KeyError:
-            raise ModelNotReady(
-                f"the candidate model was built before city {city.id} was added; the "
-                "worker builds a new one within a minute, or run `twinplan build-candidates`"
-            ) from None
+        found = model.rank(city.id, countries=wanted, limit=limit, exclude=left_out)
         ids = [c.city_id for c in found]
         cities = {c.id: c for c in session.exec(select(City).where(col(City.id).in_(ids)))}
         gone = {i for i in ids if i not in cities
@@ -354,7 +350,7 @@ def city_candidates(
 
 def _pair(session: Session, city: City, other: City) -> Candidate | None:
     """The model's score and reasons for one pair, if it has them (no model yet, or
-    either city newer than it: None)."""
+    the other city newer than it: None)."""
     assert city.id is not None and other.id is not None
     try:
         loaded = current_model(session)
@@ -365,8 +361,9 @@ def _pair(session: Session, city: City, other: City) -> Candidate | None:
     others = session.exec(select(City.id).where(
         City.country_code == other.country_code, City.id != other.id)).all()
     try:
-        found = loaded.model.rank(city.id, countries=[other.country_code], limit=1,
-                                  exclude=[i for i in others if i is not None])
+        found = loaded.model.with_node(node_of(city)).rank(
+            city.id, countries=[other.country_code], limit=1,
+            exclude=[i for i in others if i is not None])
     except KeyError:
         return None
     return found[0] if found and found[0].city_id == other.id else None

@@ -83,11 +83,13 @@ def fresh_database(kind: str, postgres_url: str | None, workdir: Path) -> Iterat
 
 
 def prepare(url: str) -> dict[str, str]:
-    """Migrate, seed the demo, issue the keys; the environment the runs need."""
+    """Migrate, seed the demo, build the twin candidate model (as a running worker
+    would have), issue the keys; the environment the runs need."""
     env = os.environ | {"TWINPLAN_DATABASE_URL": url, "TWINPLAN_LOG_LEVEL": "WARNING"}
     migrations.upgrade(url)
-    subprocess.run([str(BIN / "twinplan"), "seed-demo"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    for command in (["seed-demo"], ["build-candidates"]):
+        subprocess.run([str(BIN / "twinplan"), *command], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     engine = make_engine(url)
     try:
         with open_session(write=True, engine=engine) as session:
