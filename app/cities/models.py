@@ -14,7 +14,7 @@ from sqlmodel import Field, SQLModel
 from app.cities import geo
 from app.core.db import UTCDateTime, utcnow
 from app.core.openapi import named_schema
-from app.core.types import PartialDate, RowId, partial_date_year
+from app.core.types import MAX_ID, PartialDate, RowId, partial_date_year
 from app.core.urls import city_feed_path, feed_url, partnership_feed_path, webcal_url
 
 
@@ -63,7 +63,8 @@ class CityBase(SQLModel):
     name: Name = Field(max_length=200)
     country_code: CountryCode = Field(max_length=2, index=True)
     region: str | None = Field(default=None, max_length=200)
-    population: int | None = Field(default=None, ge=0)
+    # The column is a 32-bit INTEGER on PostgreSQL; SQLite refuses beyond 64 bits.
+    population: int | None = Field(default=None, ge=0, le=MAX_ID)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     wikidata_id: WikidataId | None = Field(default=None, max_length=20, unique=True, index=True)
@@ -110,7 +111,7 @@ class CityUpdate(SQLModel):
     name: Name | None = None
     country_code: CountryCode | None = None
     region: str | None = PField(default=None, max_length=200)
-    population: int | None = PField(default=None, ge=0)
+    population: int | None = PField(default=None, ge=0, le=MAX_ID)
     latitude: float | None = PField(default=None, ge=-90, le=90)
     longitude: float | None = PField(default=None, ge=-180, le=180)
     timezone: TimezoneName | None = None

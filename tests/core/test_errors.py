@@ -116,3 +116,13 @@ def test_field_errors_carry_the_limit_so_clients_can_word_them(client):
     (error,) = r.json()["errors"]
     assert error["loc"] == ["query", "q"]
     assert (error["type"], error["ctx"]) == ("string_too_long", {"max_length": 100})
+
+
+def test_a_population_beyond_the_column_is_422_not_500(client, admin, make_city):
+    city = make_city("Sharya")
+    r = client.patch(f"/api/v1/cities/{city.id}", json={"population": 2**70}, headers=admin)
+    assert r.status_code == 422, r.text
+    r = client.post("/api/v1/cities", json={"name": "Manturovo", "country_code": "RU",
+                                            "timezone": "Europe/Moscow",
+                                            "population": 2**40}, headers=admin)
+    assert r.status_code == 422, r.text
