@@ -27,6 +27,10 @@ BIN := $(VENV)/bin
 SYNCED := $(VENV)/.synced
 RUNTIME_SYNCED := $(VENV)/.synced-runtime
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): the suite is mostly waiting on servers, browsers
+# and databases, so two processes halve it even on two cores (a test file stays in
+# one process, with its module-scoped servers and browsers). JOBS=0: one process.
+JOBS ?= 2
 
 # Never fetch a managed Python: use the machine's python3 (pyproject says so
 # too). Always install into ./.venv, whatever the caller's environment says.
@@ -129,9 +133,11 @@ test: $(SYNCED) $(JS_DEPS)
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
 	    || echo "make test: no Chromium, so the console and /docs browser tests are" \
 	            "skipped; \`make test-tools\` installs it" >&2
-	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	@$(BIN)/pytest -n $(JOBS) --dist loadfile -m "not alone" $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
-	exit $$status
+	[ $$status -eq 0 ] || exit $$status; \
+	echo "make test: the tests that time the machine (marked alone), with nothing beside them"; \
+	$(BIN)/pytest -m alone $(PYTEST_ARGS)
 
 lint: $(SYNCED)
 	$(BIN)/ruff check .

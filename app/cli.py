@@ -91,6 +91,7 @@ def serve(
 def _session(*, write: bool = False) -> Any:
     """A database session with every table's model loaded: a command that imports
     one domain's models alone could not resolve its foreign keys to the others."""
+    import app.audit.service  # noqa: F401  (what a command writes is audited, as the system)
     import app.models  # noqa: F401
     from app.core.db import open_session
 
@@ -263,8 +264,12 @@ def seed_demo(
     from app.cities.demo import seed_demo as seed
     from app.core import clock
     from app.core.errors import AppError
+    from app.documents.demo import seed_demo_letterheads
     from app.events.demo import seed_demo_events
+    from app.hosting.demo import seed_demo_hosting
     from app.participants.demo import DEMO_ACCOUNTS, seed_demo_accounts, seed_demo_people
+    from app.programme.demo import seed_demo_programme
+    from app.travel.demo import seed_demo_travel
     from app.twins.demo import seed_demo_search
 
     password = None
@@ -279,6 +284,11 @@ def seed_demo(
             today = clock.now().date()
             events = seed_demo_events(session, report.city_ids, today)
             travellers = seed_demo_people(session, report.city_ids, today)
+            exchange = {"programme items": seed_demo_programme(session, report.city_ids, today),
+                        "journeys": seed_demo_travel(session, report.city_ids, today),
+                        "letterheads": seed_demo_letterheads(session, report.city_ids),
+                        "guests placed with host families": seed_demo_hosting(
+                            session, report.city_ids, today)}
             searches = seed_demo_search(session, report.city_ids)
             accounts = (seed_demo_accounts(session, report.city_ids, password)
                         if password is not None else None)
@@ -289,6 +299,7 @@ def seed_demo(
     for line in [*report.lines(), *events.lines(), *travellers.lines(),
                  f"twin searches: {searches} opened (Kostroma's)" if searches else
                  "twin searches: Kostroma's is there",
+                 *(f"{what}: {count} added" for what, count in exchange.items()),
                  *(accounts.lines() if accounts else [])]:
         typer.echo(line)
     if password is None:
@@ -361,6 +372,7 @@ def worker(
                 runner.schedule()
             if candidates:
                 runner.refresh_candidates()
+            runner.mirror_calendars()
             handled = runner.run_once()
             typer.echo(f"handled {handled} notification(s)", err=True)
             return

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
@@ -19,21 +19,30 @@ from app import receivers  # noqa: F401  (connects the consumers of change facts
 from app.accounts.router import current_session
 from app.accounts.router import router as accounts_router
 from app.accounts.sso_router import router as sso_router
+from app.audit.router import router as audit_router
 from app.calendars.router import router as calendars_router
+from app.changelog.router import router as changelog_router
 from app.cities.router import router as cities_router
 from app.console import console_app
-from app.core.db import get_engine
+from app.core import idempotency, ratelimit
+from app.core.db import SessionDep, get_engine
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.openapi import install_openapi, json_body_types
 from app.core.settings import get_settings
+from app.documents.router import router as documents_router
+from app.events.proposals_router import router as proposals_router
 from app.events.router import router as events_router
-from app.keys.auth import optional_actor, require_actor
+from app.hosting.router import router as hosting_router
+from app.keys.auth import MaybeActor, optional_actor, require_actor
 from app.keys.router import router as keys_router
+from app.mirrors.router import router as mirrors_router
 from app.notifications.router import router as notifications_router
 from app.participants.router import router as participants_router
+from app.programme.router import router as programme_router
 from app.reminders.router import router as reminders_router
+from app.travel.router import router as travel_router
 from app.twins.health_router import router as health_router
 from app.twins.router import router as twins_router
 
@@ -44,7 +53,10 @@ Twinplan schedules exchanges between twinned cities: partnerships, events,
 participants, calendar feeds and reminders.
 
 Reading public data needs no key. Writes need `Authorization: Bearer <api key>`.
-Errors are RFC 9457 `application/problem+json`.
+Errors are RFC 9457 `application/problem+json`. Every POST accepts
+`Idempotency-Key`: a retry with the same key gets the first answer again.
+Writes are rate limited per key and per person, unknown keys per address: `429`
+with `Retry-After`, and `RateLimit` fields on every write's answer.
 """
 
 
@@ -68,6 +80,20 @@ class Health(BaseModel):
     database: Literal["ok", "unreachable"]
 
 
+async def idempotency_key(request: Request, session: SessionDep, actor: MaybeActor) -> None:
+    """A POST's ``Idempotency-Key``, claimed for the caller the key lookup found
+    (``app.core.idempotency``); a retry is answered here, from the first request."""
+    await idempotency.claim(request, session, actor)
+
+
+def rate_limit(request: Request, session: SessionDep, actor: MaybeActor) -> None:
+    """A write counts against its caller's limits (``app.core.ratelimit``); over one,
+    429. After the Idempotency-Key's claim: a replayed answer is not counted, and
+    the count's commit is not the endpoint's work."""
+    with idempotency.outside_the_work(request, session):
+        ratelimit.admit_write(request, session, actor)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Built now, not by the first request: the document and, from it, the JSON
@@ -83,32 +109,49 @@ def create_app() -> FastAPI:
     # Every endpoint judges a key that is sent, public reads included: an unknown or
     # revoked key is 401 everywhere, never silently read as anonymous. (Routes that
     # ask for the actor themselves share this one lookup: FastAPI caches it.) Then a
-    # JSON body's values must have the JSON types the document gives them.
+    # JSON body's values must have the JSON types the document gives them. Then a
+    # POST's Idempotency-Key is claimed for that caller, or answered from. Then a write
+    # is counted against the caller's rate limits.
     # FastAPIOffline serves Swagger UI from the package's own copy: FastAPI's page
     # loads it from a CDN, which a city hall intranet cannot reach. (No ReDoc: its
     # page fetches a logo from its vendor's CDN.)
     app = FastAPIOffline(title="Twinplan", version="1.0.0", description=DESCRIPTION,
                          lifespan=lifespan,
-                         dependencies=[Depends(optional_actor), Depends(json_body_types)],
+                         dependencies=[Depends(optional_actor), Depends(json_body_types),
+                                       Depends(idempotency_key), Depends(rate_limit)],
                          redoc_url=None)
-    # Added last, so it runs first: the request id exists before the size is judged.
+    # Added last, so it runs first: the request id exists before the size is judged,
+    # and the idempotency middleware sees only bodies of an allowed size.
+    idempotency.install_idempotency(app)
+    # Outside the idempotency middleware: a stored answer keeps no RateLimit fields.
+    app.add_middleware(ratelimit.RateLimitHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     # Every problem each operation can answer, in the OpenAPI document: the key
     # lookup above runs on every endpoint, so each may answer 401; the routes that
     # need a key list the bearer scheme alone in `security`.
-    install_openapi(app, answers={optional_actor: {401}, current_session: {401}},
-                    auth_required=[require_actor, current_session])
+    install_openapi(app, answers={optional_actor: {401, 429}, current_session: {401},
+                             rate_limit: {429}},
+                    auth_required=[require_actor, current_session],
+                    amend=[idempotency.document])
     app.include_router(cities_router)
     app.include_router(keys_router)
     app.include_router(accounts_router)
     app.include_router(sso_router)
     app.include_router(events_router)
+    app.include_router(proposals_router)
     app.include_router(participants_router)
+    app.include_router(travel_router)
+    app.include_router(documents_router)
+    app.include_router(programme_router)
+    app.include_router(hosting_router)
     app.include_router(calendars_router)
+    app.include_router(mirrors_router)
     app.include_router(reminders_router)
     app.include_router(notifications_router)
+    app.include_router(changelog_router)
+    app.include_router(audit_router)
     app.include_router(twins_router)
     app.include_router(health_router)
 

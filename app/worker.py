@@ -1,9 +1,14 @@
 """The worker: claim due notifications, send them, record every attempt.
 
 It sits above every domain: it delivers the outbox (email, webhooks), expands
-due reminders into messages, plans the year's reminders hourly, and keeps the
+due reminders into messages, plans the year's reminders hourly, deletes expired
+Idempotency-Keys and finished rate limit windows hourly (``app.core.idempotency``,
+``app.core.ratelimit``), and keeps the
 twin candidate model fresh (``refresh_candidates``, checked every minute in a
-thread of its own, so that learning from the network never delays a delivery).
+thread of its own, so that learning from the network never delays a delivery),
+and mirrors the partners' external calendars that are due a poll
+(``mirror_calendars``, in a thread of its own too: a slow calendar host must
+not hold up a delivery either).
 
 Exactly once, as far as a network allows:
 
@@ -49,9 +54,12 @@ import httpx
 from sqlalchemy import insert, text, update
 from sqlmodel import Session, col, select
 
-from app.core import clock
+from app.audit import service as _audit  # noqa: F401  (what the worker writes is audited)
+from app.core import clock, idempotency, ratelimit
 from app.core.db import open_session
 from app.core.settings import BASE_URL_VAR, ENV_FILE, Settings, get_settings
+from app.mirrors import fetch as calendar_fetch
+from app.mirrors import service as mirrors
 from app.notifications import email, webhooks
 from app.notifications.models import (
     AttemptOutcome,
@@ -78,6 +86,11 @@ _SCHEDULE_LOCK = 5_270_425
 # How often a running worker checks whether the network changed since the newest
 # candidate model was built (one cheap query), and builds a new one if it did.
 CANDIDATES_EVERY = timedelta(minutes=1)
+# How often the calendar thread looks for external calendars due a poll.
+MIRROR_EVERY = timedelta(seconds=30)
+# How often a running worker deletes the Idempotency-Keys past their expiry (a
+# request that meets one treats it as absent meanwhile).
+FORGET_KEYS_EVERY = timedelta(hours=1)
 # How long a stopping worker waits for a model build in progress (it is then
 # dropped: nothing is written until the model is learnt, so nothing is half-stored).
 _CANDIDATES_STOP_WAIT = 5.0
@@ -168,6 +181,7 @@ class Worker:
         )
         self.rng = rng or random.Random()
         self._last_schedule: datetime | None = None
+        self._last_forget: datetime | None = None
 
     def close(self) -> None:
         self.http.close()
@@ -503,6 +517,23 @@ class Worker:
         self._last_schedule = clock.now()
         return added
 
+    def forget_idempotency_keys(self) -> int:
+        """Delete the Idempotency-Keys past their expiry; how many."""
+        with self.sessions() as session:
+            forgotten = idempotency.forget_expired(session)
+            session.commit()
+        self._last_forget = clock.now()
+        if forgotten:
+            log.info("forgot %d expired idempotency key(s)", forgotten)
+        return forgotten
+
+    def forget_rate_limit_windows(self) -> int:
+        """Delete the rate limits' counters of finished windows; how many."""
+        with self.sessions() as session:
+            forgotten = ratelimit.forget_finished(session)
+            session.commit()
+        return forgotten
+
     def refresh_candidates(self) -> bool:
         """Build a new candidate model if the network changed since the newest one
         (or there is none); whether it built one. Several workers may each build
@@ -522,14 +553,46 @@ class Worker:
                 log.exception("building the candidate model failed; will retry")
             stop.wait(CANDIDATES_EVERY.total_seconds())
 
-    def run(self, stop: threading.Event, *, plan: bool = True, candidates: bool = True) -> None:
+    def mirror_calendars(self, stop: threading.Event | None = None) -> int:
+        """Poll the external calendars that are due, one after another; how many.
+
+        Each poll fetches outside any transaction and applies in one of its own,
+        so a slow or broken partner costs only its own calendar's time.
+        """
+        with self.sessions() as session:
+            due = mirrors.due_calendars(session, clock.now())
+        if not due:
+            return 0
+        with calendar_fetch.client(self.settings.external_calendar_timeout) as http:
+            for calendar_id in due:
+                if stop is not None and stop.is_set():
+                    break
+                mirrors.poll_calendar(self.sessions, calendar_id, http, only_if_due=True)
+        return len(due)
+
+    def _mirror_calendars_until(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.mirror_calendars(stop)
+            except Exception:
+                log.exception("polling external calendars failed; will retry")
+            stop.wait(MIRROR_EVERY.total_seconds())
+
+    def run(self, stop: threading.Event, *, plan: bool = True, candidates: bool = True,
+            calendars: bool = True) -> None:
         """Until ``stop`` is set: plan reminders hourly, deliver, then wait a poll
-        interval; meanwhile (``candidates``) keep the candidate model fresh."""
+        interval; meanwhile (``candidates``) keep the candidate model fresh and
+        (``calendars``) mirror the external calendars that are due, each in a
+        thread of its own so that neither delays a delivery."""
         log.info("worker %s started", self.name)
         refresher = threading.Thread(target=self._refresh_candidates_until, args=(stop,),
                                      name="candidates", daemon=True) if candidates else None
         if refresher is not None:
             refresher.start()
+        mirror = threading.Thread(target=self._mirror_calendars_until, args=(stop,),
+                                  name="calendars", daemon=True) if calendars else None
+        if mirror is not None:
+            mirror.start()
         while not stop.is_set():
             if plan and (self._last_schedule is None
                          or clock.now() - self._last_schedule >= SCHEDULE_EVERY):
@@ -538,6 +601,15 @@ class Worker:
                 except Exception:
                     log.exception("planning reminders failed; will retry")
                     self._last_schedule = clock.now()
+            if (self._last_forget is None
+                    or clock.now() - self._last_forget >= FORGET_KEYS_EVERY):
+                try:
+                    self.forget_idempotency_keys()
+                    self.forget_rate_limit_windows()
+                except Exception:
+                    log.exception("deleting expired idempotency keys or rate limit "
+                                  "counters failed; will retry")
+                    self._last_forget = clock.now()
             try:
                 handled = self.run_once(stop)
             except Exception:
@@ -548,4 +620,6 @@ class Worker:
                 stop.wait(self.settings.worker_poll_seconds)
         if refresher is not None:
             refresher.join(_CANDIDATES_STOP_WAIT)
+        if mirror is not None:
+            mirror.join(_CANDIDATES_STOP_WAIT)
         log.info("worker %s stopped", self.name)

@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 MODULES = ["bench.events", "bench.registrations", "bench.feeds", "bench.notifications",
-           "bench.candidates", "bench.candidates_latency"]
+           "bench.candidates", "bench.candidates_latency", "bench.partners",
+           "bench.placement"]
 
 
 def main() -> int:

@@ -20,12 +20,39 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 _tmp = Path(tempfile.mkdtemp(prefix="twinplan-tests-"))
-TEST_DATABASE_URL = os.environ.get("TWINPLAN_TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.db"
+
+
+def _database_of_this_worker(url: str) -> str:
+    """Under pytest-xdist (``-n 2``) each worker process gets a PostgreSQL database of
+    its own beside the one named (``test_gw0``, ``test_gw1``...), made afresh: the
+    workers would otherwise reset and migrate one schema under each other. SQLite
+    files are per process already (``_tmp``)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not url.startswith("postgresql"):
+        return url
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    _worker_databases.append((url, name))
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+_worker_databases: list[tuple[str, str]] = []
+TEST_DATABASE_URL = _database_of_this_worker(
+    os.environ.get("TWINPLAN_TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.db")
 os.environ["TWINPLAN_DATABASE_URL"] = TEST_DATABASE_URL
 os.environ.setdefault("TWINPLAN_PUBLIC_BASE_URL", "https://twinplan.test")
 os.environ.setdefault("TWINPLAN_LOG_LEVEL", "WARNING")
 
 from app.core import migrations  # noqa: E402
+from app.core.actors import unbind  # noqa: E402
 from app.core.db import get_engine, get_session  # noqa: E402
 from app.main import create_app  # noqa: E402
 
@@ -49,6 +76,17 @@ def engine() -> Iterator[Engine]:
     migrations.upgrade(TEST_DATABASE_URL)
     yield engine
     engine.dispose()
+    _drop_worker_databases()
+
+
+def _drop_worker_databases() -> None:
+    from sqlalchemy import create_engine
+
+    for url, name in _worker_databases:
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
@@ -82,6 +120,10 @@ def app(session: Session) -> Any:
         except BaseException:
             session.rollback()
             raise
+        finally:
+            # In production each request has its own session; this one outlives the
+            # request, so what the test writes next is not the caller's (data audit).
+            unbind(session)
 
     application.dependency_overrides[get_session] = _session
     return application

@@ -22,6 +22,15 @@ from sqlalchemy.engine import make_url
 from app.core import migrations
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
 
+# How long a server may take to answer /health: a liveness deadline, not a timing.
+# Generous, since the suite runs in two processes on two cores beside the servers.
+STARTUP_SECONDS = 180
+
+# Servers started here fire bursts no client would (1,200 events in seconds, 40
+# retries at once) to test other things: write limits are off unless a test sets
+# them (tests/core/test_rate_limits_servers.py does).
+NO_RATE_LIMITS = {"TWINPLAN_RATE_LIMIT_KEY_WRITES": "0", "TWINPLAN_RATE_LIMIT_USER_WRITES": "0"}
+
 
 @contextmanager
 def scratch_database(tmp_path: Path, *, migrate: bool = True) -> Iterator[str]:
@@ -83,6 +92,7 @@ def running_servers(
                 [twinplan, "serve", "--port", str(port), "--workers", str(workers)],
                 env=os.environ
                 | {"TWINPLAN_DATABASE_URL": database_url, "TWINPLAN_LOG_LEVEL": "WARNING"}
+                | NO_RATE_LIMITS
                 | env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -113,7 +123,7 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: IO[str]) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STARTUP_SECONDS
     while True:
         if proc.poll() is not None:
             log.seek(0)
@@ -124,6 +134,6 @@ def _wait_healthy(proc: subprocess.Popen[bytes], base: str, log: IO[str]) -> Non
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError("server did not become healthy in 60 s")
+            raise RuntimeError(f"server did not become healthy in {STARTUP_SECONDS} s")
         time.sleep(0.2)
 

@@ -99,7 +99,8 @@ def _session_public(session: Session, row: UserSession) -> SessionPublic:
 @router.post("/session", response_model=SessionPublic, responses=problems(
     (401, "The email or the password is wrong, or the authenticator code is needed."),
     (403, "The city requires a second factor that is not set up yet."),
-    (429, "Too many failed sign-ins for this account or address; see `Retry-After`.")))
+    (429, "Too many failed sign-ins for this account or address (or unknown API keys "
+          "from this address); see `Retry-After`.")))
 def sign_in(body: SignIn, request: Request, response: Response, session: SessionDep) -> object:
     """Sign in with email and password (and the authenticator code where needed).
     Sets an HttpOnly session cookie; writes made with it need `X-CSRF-Token`."""

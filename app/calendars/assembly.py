@@ -20,9 +20,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
-from app.calendars import render, timezones
+from app.calendars import programme, render, timezones
 from app.calendars.cache import ByteBudgetLRU, KeyedLocks
 from app.calendars.membership import FeedSpec, fetch_rows
+from app.calendars.programme import ItemScope
 from app.calendars.render import CityLabel, EventRecord, RenderedEvent
 from app.calendars.state import (
     Conditions,
@@ -46,6 +47,10 @@ log = logging.getLogger("twinplan.calendars")
 _IN_CHUNK = 900
 
 
+def _size_of_items(items: tuple[RenderedEvent, ...]) -> int:
+    return sum(len(item.data) for item in items) + 100
+
+
 @dataclass
 class _Generation:
     """VEVENT bytes by (event id, version), and city labels by id, for one state of
@@ -57,6 +62,10 @@ class _Generation:
     events: ByteBudgetLRU[tuple[int, int], RenderedEvent] = field(
         default_factory=lambda: ByteBudgetLRU(64 * 1024 * 1024, lambda r: len(r.data) + 200))
     labels: dict[int, CityLabel] = field(default_factory=dict)
+    # Programme items' VEVENTs by (which items, event id, event version): an item's
+    # change is a new version of its event.
+    items: ByteBudgetLRU[tuple[ItemScope, int, int], tuple[RenderedEvent, ...]] = field(
+        default_factory=lambda: ByteBudgetLRU(16 * 1024 * 1024, _size_of_items))
 
 
 _generation: list[_Generation] = [_Generation(("", "", ""))]
@@ -143,15 +152,16 @@ def _event_records(session: Session, which: ColumnElement[bool]) -> list[EventRe
         *(table.c[name] for name in _RENDERED_COLUMNS),
         *(type_coerce(table.c[name], String) for name in (*_LOCAL_COLUMNS, *_UTC_COLUMNS)),
         *(ical_utc_stamp(table.c[name]) for name in _STAMP_COLUMNS),
+        table.c.external_uid,
     ]
     out = []
     for (event_id, kind, title, description, host, venue, status, visibility, timezone,
-         all_day, sequence, version, cancel_reason, l1, l2, u1, u2, created, updated) in fetch_rows(
-            session, select(*columns).where(which)):
+         all_day, sequence, version, cancel_reason, l1, l2, u1, u2, created, updated,
+         external_uid) in fetch_rows(session, select(*columns).where(which)):
         out.append(EventRecord(
             event_id, kind, title, description, host, venue, status, visibility, timezone,
             bool(all_day), sequence, version, cancel_reason, _as_local(l1), _as_local(l2),
-            _as_utc(u1), _as_utc(u2), created, updated))
+            _as_utc(u1), _as_utc(u2), created, updated, external_uid))
     return out
 
 
@@ -239,8 +249,41 @@ def assemble(session: Session, spec: FeedSpec, snap: Snapshot) -> _Assembled:
         if gone or members != list(snap.members):
             snap = replace(snap, members=tuple(members),
                            fingerprint=feed_fingerprint(spec, snap.cities, members))
-    feed = render.assemble(spec.make_header(), cast(list[RenderedEvent], events))
+    parts = _with_programme(session, spec, snap.members, cast(list[RenderedEvent], events),
+                            generation)
+    feed = render.assemble(spec.make_header(), parts)
     return _Assembled(snap, feed.body, feed.etag)
+
+
+def _with_programme(
+    session: Session, spec: FeedSpec, members: Sequence[tuple[int, int]],
+    events: list[RenderedEvent], generation: _Generation,
+) -> list[RenderedEvent]:
+    """The feed's events, each followed by the programme items the feed shows of it.
+
+    Cached by event version, as VEVENTs are, except a person's agenda: which items
+    concern the person depends on their roles too (the feed's variant), and an
+    agenda is small."""
+    _, base_url, uid_domain = generation.key
+    scope = spec.items
+    keys = [(scope, event_id, version) for event_id, version in members]
+    cacheable = scope.participant_id is None
+    cached = generation.items.get_many(keys) if cacheable else [None] * len(keys)
+    missing = [key[1] for key, hit in zip(keys, cached, strict=True) if hit is None]
+    fresh: dict[int, list[RenderedEvent]] = {}
+    for chunk in _chunks(missing):
+        for record in programme.item_records(session, scope, chunk):
+            fresh.setdefault(record.event_id, []).append(
+                render.render_item(record, base_url=base_url, uid_domain=uid_domain))
+    out: list[RenderedEvent] = []
+    for key, event, hit in zip(keys, events, cached, strict=True):
+        out.append(event)
+        if hit is None:
+            hit = tuple(fresh.get(key[1], ()))
+            if cacheable:
+                generation.items.put(key, hit)
+        out += hit
+    return out
 
 
 def _cached(spec: FeedSpec, fingerprint: str) -> _Assembled | None:

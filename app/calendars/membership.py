@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from app.calendars import policy, render
 from app.calendars.models import FeedToken, FeedTokenKind
+from app.calendars.programme import ALL_ITEMS, PUBLIC_ITEMS, ItemScope, roles_held
 from app.calendars.render import FeedHeader
 from app.cities.models import City, Partnership
 from app.core import clock
@@ -60,13 +61,19 @@ class FeedSpec:
     # checks (not for a person's agenda: registrations have no such stamp, and an
     # agenda is small enough to check every time).
     stamped: bool = True
+    # Which programme items of its events the feed shows (``app.calendars.programme``).
+    items: ItemScope = PUBLIC_ITEMS
+    # What else the bytes depend on, beyond the members' versions: a person's roles,
+    # which decide the items of their agenda. Read at each check.
+    make_variant: Callable[[], str] | None = None
 
 
 def _listed() -> ColumnElement[bool]:
-    """Members only: never drafts; cancelled events for 90 days after cancellation."""
+    """Members only: never drafts nor proposals under negotiation; cancelled events
+    for 90 days after cancellation."""
     cutoff = clock.now() - CANCELLED_KEPT_FOR
     return and_(
-        col(Event.status) != EventStatus.draft,
+        col(Event.status).not_in([EventStatus.draft, EventStatus.proposed]),
         or_(
             col(Event.status) != EventStatus.cancelled,
             and_(col(Event.cancelled_at).is_not(None), col(Event.cancelled_at) > cutoff),
@@ -160,6 +167,7 @@ def city_feed(
             make_member_rule=lambda: _member_rule(kinds, None, city_id),
             subject=("city", city_id),
             missing=f"city {city_id} does not exist",
+            items=PUBLIC_ITEMS,
         )
 
     def private_header() -> FeedHeader:
@@ -178,6 +186,7 @@ def city_feed(
         make_members=lambda: _member_columns(event_query(session, filters, reader)),
         make_member_rule=lambda: _member_rule(kinds, reader, city_id),
         private=True,
+        items=ALL_ITEMS,
     )
 
 
@@ -213,6 +222,7 @@ def partnership_feed(
         make_member_rule=lambda: _member_rule(kinds, None, *pair()),
         subject=("partnership", partnership_id),
         missing=f"partnership {partnership_id} does not exist",
+        items=PUBLIC_ITEMS,
     )
 
 
@@ -253,6 +263,8 @@ def participant_feed(
         make_members=lambda: _member_columns(query),
         private=True,
         stamped=False,
+        items=ItemScope(participant_id=participant.id),
+        make_variant=cache(lambda: roles_held(session, participant.id or 0)),
     )
 
 

@@ -1,4 +1,5 @@
-"""Feeds as bytes: one VEVENT per event, and the VCALENDAR around them.
+"""Feeds as bytes: one VEVENT per event and per programme item, and the VCALENDAR
+around them.
 
 Everything here is a pure function of stored data (and the configured base
 URL): no clock, no randomness, no dict-order accidents. That is what lets
@@ -8,6 +9,7 @@ return byte-identical feeds, and so identical ETags, for the same data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -75,6 +77,8 @@ class EventRecord:
     ends_at_utc: datetime
     created: str
     updated: str
+    # A mirrored event's source UID (``app.mirrors``), "#" and the occurrence if recurring.
+    external_uid: str | None = None
 
     @classmethod
     def of(cls, event: Event) -> EventRecord:
@@ -84,7 +88,7 @@ class EventRecord:
             event.venue, event.status, event.visibility, event.timezone, event.all_day,
             event.sequence, event.version, event.cancel_reason, event.starts_at_local,
             event.ends_at_local, event.starts_at_utc, event.ends_at_utc,
-            utc_stamp(event.created_at), utc_stamp(event.updated_at),
+            utc_stamp(event.created_at), utc_stamp(event.updated_at), event.external_uid,
         )
 
 
@@ -153,6 +157,28 @@ def _description(event: EventRecord, host: CityLabel, guests: Sequence[CityLabel
     return "\n\n".join(parts)
 
 
+# The occurrence part of a mirrored recurring event's identity (app.mirrors.parse).
+_OCCURRENCE = re.compile(r"#([0-9]{8})(T[0-9]{6}Z?)?$")
+
+
+def _identity(event: EventRecord, uid_domain: str) -> bytes:
+    """The UID, and RECURRENCE-ID for an occurrence of a mirrored recurring event.
+
+    A mirrored event keeps its source's UID (and an occurrence its source's
+    RECURRENCE-ID), so a subscriber who also subscribes to the partner's own
+    calendar sees one event, not two.
+    """
+    if event.external_uid is None:
+        return fold(f"UID:twinplan-event-{event.id}@{uid_domain}")
+    found = _OCCURRENCE.search(event.external_uid)
+    if found is None:
+        return fold(f"UID:{event.external_uid}")
+    day, time_part = found.groups()
+    recurrence = (f"RECURRENCE-ID:{day}{time_part}" if time_part
+                  else f"RECURRENCE-ID;VALUE=DATE:{day}")
+    return fold(f"UID:{event.external_uid[:found.start()]}") + fold(recurrence)
+
+
 def render_event(
     event: EventRecord,
     host: CityLabel,
@@ -180,7 +206,7 @@ def render_event(
     place = f"{event.venue}, {host.name}" if event.venue else host.name
     data = b"".join((
         b"BEGIN:VEVENT\r\n",
-        fold(f"UID:twinplan-event-{event.id}@{uid_domain}"),
+        _identity(event, uid_domain),
         (f"DTSTAMP:{stamp}\r\n"
          f"CREATED:{event.created}\r\n"
          f"LAST-MODIFIED:{stamp}\r\n"
@@ -197,6 +223,62 @@ def render_event(
     ))
     return RenderedEvent(data, sha256(data).digest(), tzid,
                          event.starts_at_local.year, event.ends_at_local.year)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRecord:
+    """What ``render_item`` reads: a programme item (``app.programme``) and what it
+    shows of its exchange."""
+
+    id: int
+    event_id: int
+    title: str
+    notes: str | None
+    place: str | None
+    timezone: str
+    starts_at_local: datetime
+    ends_at_local: datetime
+    starts_at_utc: datetime
+    ends_at_utc: datetime
+    public: bool
+    sequence: int
+    created_at: datetime
+    updated_at: datetime
+    event_title: str
+    event_status: str
+    event_public: bool
+
+
+def render_item(item: ItemRecord, *, base_url: str, uid_domain: str) -> RenderedEvent:
+    """One programme item as its own VEVENT, in its event's zone (all-day events'
+    items too: they are timed), related to the exchange's UID (RFC 5545 RELATED-TO,
+    a PARENT by default). No named people: the feed may travel."""
+    stamp = utc_stamp(item.updated_at)
+    tzid = item.timezone
+    description = f"Programme of {item.event_title}."
+    if item.notes:
+        description += "\n\n" + item.notes.strip()
+    data = b"".join((
+        b"BEGIN:VEVENT\r\n",
+        fold(f"UID:twinplan-programme-{item.id}@{uid_domain}"),
+        (f"DTSTAMP:{stamp}\r\n"
+         f"CREATED:{utc_stamp(item.created_at)}\r\n"
+         f"LAST-MODIFIED:{stamp}\r\n"
+         f"SEQUENCE:{item.sequence}\r\n"
+         f"STATUS:{STATUS.get(item.event_status, 'CONFIRMED')}\r\n").encode(),
+        fold(f"SUMMARY:{escape_text(item.title)}"),
+        (f"DTSTART{_zoned(item.starts_at_local, item.starts_at_utc, tzid)}\r\n"
+         f"DTEND{_zoned(item.ends_at_local, item.ends_at_utc, tzid)}\r\n").encode(),
+        fold(f"LOCATION:{escape_text(item.place)}") if item.place else b"",
+        fold(f"DESCRIPTION:{escape_text(description)}"),
+        fold(f"RELATED-TO;RELTYPE=PARENT:twinplan-event-{item.event_id}@{uid_domain}"),
+        b"CATEGORIES:Programme\r\n",
+        b"CLASS:PUBLIC\r\n" if item.public and item.event_public else b"CLASS:PRIVATE\r\n",
+        fold(f"URL;VALUE=URI:{base_url}/api/v1/programme-items/{item.id}"),
+        b"END:VEVENT\r\n",
+    ))
+    return RenderedEvent(data, sha256(data).digest(), tzid,
+                         item.starts_at_local.year, item.ends_at_local.year)
 
 
 @dataclass(frozen=True)

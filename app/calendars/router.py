@@ -157,11 +157,13 @@ def private_feed(
 @tokens.post("", status_code=status.HTTP_201_CREATED,
              response_model=FeedTokenCreated, responses=problems(403))
 def create_feed_token(
-    body: FeedTokenCreate, session: SessionDep, actor: CurrentActor
+    body: FeedTokenCreate, session: SessionDep, actor: CurrentActor, response: Response
 ) -> object:
     """Issue a private feed link: for a city (admin, or its coordinator) or for a
     person's own agenda (admin, or a key of their home city). The token and its URLs
     are in this response only; store them now."""
+    # Only its hash is kept, here too: no cache, and no Idempotency-Key replay, holds it.
+    response.headers["Cache-Control"] = "no-store"
     token, secret = feed_tokens.create_feed_token(session, body, actor)
     path = private_feed_path(secret)
     return FeedTokenCreated.model_validate(

@@ -150,12 +150,15 @@ def published_as() -> tuple[str, str]:
 
 def feed_fingerprint(spec: FeedSpec, cities: str, members: Iterable[tuple[int, int]]) -> str:
     """The hash of everything a feed's bytes depend on: the renderer's version, the base
-    URL and UID domain, the feed's key, the cities, and the (id, version) of each member."""
+    URL and UID domain, the feed's key, the cities, the (id, version) of each member
+    (an event's version moves with its programme too), and the feed's variant."""
     base_url, uid_domain = published_as()
     digest = hashlib.sha256(
         f"{render.RENDER_VERSION}|{base_url}|{uid_domain}|{spec.key}|{cities}|".encode()
     )
     digest.update(array("q", chain.from_iterable(members)).tobytes())
+    if spec.make_variant is not None:
+        digest.update(b"|" + spec.make_variant().encode())
     return digest.hexdigest()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Role(StrEnum):
@@ -76,3 +77,30 @@ class Actor:
 # Work the system does on its own: reminders, the worker, feed builds, the
 # command line. Its rights are written in each domain's policy, by name.
 SYSTEM = Actor(role=None, is_system=True)
+
+# Nobody signed in: who a request without credentials writes as (a sign-in, say).
+ANONYMOUS = Actor(role=None)
+
+_ACTING = "twinplan.actor"
+
+
+def bind(session: Any, actor: Actor | None) -> None:
+    """Remember who this session's writes are done for (the request's caller).
+
+    The key lookup binds every request's actor to the request's session, which
+    the endpoint then writes with, so the data audit knows who wrote without
+    any service passing it along. A session nobody bound (the worker, the
+    command line) writes as the system.
+    """
+    session.info[_ACTING] = actor or ANONYMOUS
+
+
+def acting(session: Any) -> Actor:
+    """Who this session's writes are done for: the bound actor, else the system."""
+    actor = session.info.get(_ACTING)
+    return actor if isinstance(actor, Actor) else SYSTEM
+
+
+def unbind(session: Any) -> None:
+    """Forget the bound actor: the session's next writes are the system's again."""
+    session.info.pop(_ACTING, None)

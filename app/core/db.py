@@ -142,6 +142,13 @@ def _sqlite_write_gate() -> asyncio.Lock:
     return gate
 
 
+def write_gate(session: Session) -> contextlib.AbstractAsyncContextManager[Any]:
+    """The queue a write outside a request's own transaction joins: this process's
+    SQLite writers (see above), or nothing to wait for on PostgreSQL."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    return _sqlite_write_gate() if sqlite else contextlib.nullcontext()
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's session: committed when the endpoint returns, rolled back if it raises.
 

@@ -85,8 +85,10 @@ class Conflict(AppError):
 class Unprocessable(AppError):
     status_code, slug, title = 422, "validation-error", "Invalid input"
 
-    def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
-        loc: list[str] = ["body", field] if field else []
+    def __init__(self, detail: str, *, field: str | None = None, where: str = "body",
+                 **extra: Any) -> None:
+        # ``where`` the field is, as FastAPI's own 422s say it: body, query, path.
+        loc: list[str] = [where, field] if field else []
         super().__init__(
             detail, errors=[{"loc": loc, "msg": detail, "type": "value_error"}], **extra
         )
@@ -112,6 +114,10 @@ class TooManyRequests(AppError):
     """429; ``retry_after`` (seconds) becomes the ``Retry-After`` header."""
 
     status_code, slug, title = 429, "too-many-requests", "Too many requests"
+
+
+class UnsupportedMediaType(AppError):
+    status_code, slug, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
 class Gone(AppError):

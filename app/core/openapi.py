@@ -54,6 +54,9 @@ DESCRIPTIONS: dict[int, str] = {
     413: "The request body is larger than the server accepts; refused before it is read.",
     422: "The input is invalid; `errors` lists the fields at fault.",
     428: "This change needs `If-Match` with the ETag of your last read.",
+    429: "Too many requests: writes with this key or by this person, or failed "
+    "authentications from this address, in the current window; retry after "
+    "`Retry-After` seconds.",
     503: "Every database connection is busy; try again after `Retry-After` seconds.",
 }
 
@@ -61,6 +64,12 @@ HEADERS: dict[int, dict[str, Any]] = {
     401: {
         "WWW-Authenticate": {
             "description": "`Bearer`: how to authenticate.",
+            "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "Seconds until the window ends and requests count afresh.",
             "schema": {"type": "string"},
         }
     },
@@ -207,14 +216,18 @@ def install_openapi(
     *,
     answers: Mapping[Callable[..., Any], Iterable[int]] | None = None,
     auth_required: Iterable[Callable[..., Any]] = (),
+    amend: Iterable[Callable[[dict[str, Any]], None]] = (),
 ) -> None:
     """Make ``app.openapi()`` (and ``/openapi.json``) document every problem response.
 
     ``answers``: dependencies and the problem statuses any operation running them
     may answer. ``auth_required``: dependencies that refuse a caller without a key.
+    ``amend``: what documents itself by method rather than by dependency (the
+    ``Idempotency-Key`` of every POST), run on the document afterwards.
     """
     every_answer = {**DEFAULT_ANSWERS, **(answers or {})}
     required = list(auth_required)
+    amendments = list(amend)
     generate = app.openapi
     documented: list[dict[str, Any]] = []
 
@@ -222,6 +235,8 @@ def install_openapi(
         schema = generate()  # FastAPI's, cached until the routes change
         if not documented or documented[0] is not schema:
             document(schema, app.routes, every_answer, required)
+            for amendment in amendments:
+                amendment(schema)
             documented[:] = [schema]
         return schema
 

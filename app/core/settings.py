@@ -235,6 +235,17 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=100)
     # Seconds a request waits for a free connection before it is answered 503.
     db_pool_timeout: float = Field(default=30, gt=0, le=600)
+    # How long a POST's Idempotency-Key is remembered (its answer replayed) after
+    # the first request with it (app.core.idempotency).
+    idempotency_key_hours: int = Field(default=24, ge=1, le=30 * 24)
+    # Rate limits (app.core.ratelimit): per window of this many seconds, writes per
+    # API key, writes per person (across their keys and sessions) and failed
+    # authentications per client address; 0 turns a limit off. High enough that a
+    # coordinator or a partner's batch job is never stopped: they stop runaways.
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limit_key_writes: int = Field(default=300, ge=0, le=1_000_000)
+    rate_limit_user_writes: int = Field(default=600, ge=0, le=1_000_000)
+    rate_limit_failed_auth: int = Field(default=30, ge=0, le=1_000_000)
 
     # Email (reminders). STARTTLS upgrades the connection before credentials are sent.
     smtp_host: str = "127.0.0.1"
@@ -250,6 +261,14 @@ class Settings(BaseSettings):
     # targets (127.0.0.1, 10.x, localhost) are refused unless allowed here.
     webhook_timeout: float = Field(default=5, gt=0, le=30)
     webhook_allow_private_urls: bool = False
+    # Mirrored partner calendars (app.mirrors): how often the worker polls each,
+    # how long one fetch may take in all, and how large a calendar may be. Hosts
+    # that are not globally routable are refused unless allowed (tests, intranets).
+    external_calendar_poll_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    external_calendar_timeout: float = Field(default=20, gt=0, le=300)
+    external_calendar_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024,
+                                             le=200 * 1024 * 1024)
+    external_calendars_allow_private: bool = False
     # The delivery worker. A claimed row is leased: if the worker dies, the row is
     # retried once the lease expires, so the lease must outlast a whole batch.
     worker_batch_size: int = Field(default=10, ge=1, le=1000)

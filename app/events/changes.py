@@ -36,3 +36,22 @@ class EventChanged(Change):
         if self.before is None:
             return []
         return [g for g in self.before.guest_city_ids if g not in self.after.guest_city_ids]
+
+
+@dataclass(frozen=True)
+class ProposalMoved(Change):
+    """A side moved in the negotiation of a proposed event (app.events.proposals).
+
+    ``to_city_id`` is the other side, the one to be told; ``event`` is the event
+    after the move. The move's effect on the event itself (created, new dates,
+    accepted, cancelled) is an ``EventChanged`` of its own.
+    """
+
+    event: EventPublic
+    step_id: int
+    action: str
+    from_city_id: int
+    to_city_id: int
+    proposer_city_id: int
+    turn_city_id: int | None
+    message: str | None

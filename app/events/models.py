@@ -30,7 +30,7 @@ from sqlmodel import Field, SQLModel
 
 from app.cities.models import TimezoneName
 from app.core.db import UTCDateTime, utcnow
-from app.core.types import RowId
+from app.core.types import IsoText, RowId
 
 
 class EventKind(StrEnum):
@@ -44,6 +44,9 @@ class EventKind(StrEnum):
 
 
 class EventStatus(StrEnum):
+    # Proposed by a twin, under negotiation (app.events.proposals); leaves only
+    # through accept, decline or withdraw.
+    proposed = "proposed"
     draft = "draft"
     planned = "planned"
     confirmed = "confirmed"
@@ -60,6 +63,7 @@ class Visibility(StrEnum):
 # Forward along draft → planned → confirmed → completed (skipping `planned` is
 # fine). `cancelled` is reached only through POST /events/{id}/cancel.
 ALLOWED_TRANSITIONS: dict[EventStatus, frozenset[EventStatus]] = {
+    EventStatus.proposed: frozenset(),
     EventStatus.draft: frozenset({EventStatus.planned, EventStatus.confirmed}),
     EventStatus.planned: frozenset({EventStatus.confirmed}),
     EventStatus.confirmed: frozenset({EventStatus.completed}),
@@ -114,6 +118,9 @@ class Event(EventBase, table=True):
             "ix_event_host_city_id_starts_at_utc", "host_city_id", "starts_at_utc", "ends_at_utc"
         ),
         Index("ix_event_starts_at_utc_id", "starts_at_utc", "id"),
+        # A mirrored event is its source's UID (and occurrence) in one calendar.
+        Index("uq_event_external_calendar_id_external_uid", "external_calendar_id",
+              "external_uid", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -135,6 +142,12 @@ class Event(EventBase, table=True):
     updated_at: datetime = _utc(default_factory=utcnow, nullable=False)
     cancelled_at: datetime | None = _utc(default=None)
     cancel_reason: str | None = Field(default=None, max_length=1000)
+    # Mirrored from a partner's public calendar (app.mirrors): read-only here, kept
+    # in step by the worker, gone with the calendar.
+    external_calendar_id: int | None = Field(
+        default=None, foreign_key="external_calendar.id", ondelete="CASCADE"
+    )
+    external_uid: str | None = Field(default=None, max_length=600)
 
     @property
     def first_day(self) -> date:
@@ -222,8 +235,8 @@ def check_year(value: _D) -> _D:
     return value
 
 
-PlanDatetime = Annotated[datetime, AfterValidator(check_year)]
-PlanDate = Annotated[date, AfterValidator(check_year)]
+PlanDatetime = Annotated[datetime, IsoText, AfterValidator(check_year)]
+PlanDate = Annotated[date, IsoText, AfterValidator(check_year)]
 
 # Row ids as the database stores them (32-bit); a larger number is a 422, not a
 # driver error.
@@ -308,6 +321,13 @@ class EventUpdate(SQLModel):
     end_date: PlanDate | None = PField(default=None, description=_END_DATE_DOC)
 
 
+class ExternalSource(SQLModel):
+    """Where a mirrored event comes from. Such an event is read-only."""
+
+    calendar_id: int
+    uid: str = PField(description="The source's UID (with the occurrence, if recurring).")
+
+
 class EventCancel(SQLModel):
     reason: str = PField(min_length=1, max_length=1000)
 
@@ -333,3 +353,7 @@ class EventPublic(EventBase):
     updated_at: datetime
     cancelled_at: datetime | None
     cancel_reason: str | None
+    external: ExternalSource | None = PField(
+        default=None,
+        description="Set on events mirrored from a city's public calendar: read-only.",
+    )

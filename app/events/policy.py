@@ -69,3 +69,21 @@ def can_host_events(actor: Actor, city_id: int) -> bool:
 
 def can_edit_event(actor: Actor, event: Event) -> bool:
     return can_host_events(actor, event.host_city_id)
+
+
+# Proposals (app.events.proposals) ----------------------------------------------
+
+
+def can_negotiate_for(actor: Actor, city_id: int) -> bool:
+    """Propose an exchange for this city, or answer for it in a negotiation: its
+    coordinator, an admin, or the system. A partner system reads, never commits
+    its city to a visit."""
+    return actor.is_system or actor.is_admin or actor.is_coordinator_of(city_id)
+
+
+def can_read_negotiation(actor: Actor, host_city_id: int, proposer_city_id: int) -> bool:
+    """The negotiation is the two cities' business: any key of either (partner
+    systems too), admins and the system; nobody else, even once the event is public."""
+    if actor.is_system or actor.is_admin:
+        return True
+    return actor.city_id is not None and actor.city_id in (host_city_id, proposer_city_id)

@@ -6,7 +6,7 @@ list, the single read, the feeds and the registrations all agree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -42,6 +42,7 @@ from app.events.models import (
     EventPublic,
     EventStatus,
     EventUpdate,
+    ExternalSource,
 )
 from app.events.wallclock import Moment, in_zone, lenient_instant, resolve, start_of_day
 
@@ -257,7 +258,22 @@ def get_event_for_update(session: Session, event_id: int, actor: Actor | None) -
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
-    return _visible_or_404(session, event, event_id, actor)
+    return refuse_external(_visible_or_404(session, event, event_id, actor))
+
+
+def refuse_external(event: Event) -> Event:
+    """An event mirrored from a partner's calendar changes only at its source.
+
+    Every write on an event (edit, cancel, registrations, delegations) takes the
+    event through here, so one check covers them all; the next poll would undo
+    a local change anyway.
+    """
+    if event.external_calendar_id is not None:
+        raise Conflict(
+            f"event {event.id} is mirrored from external calendar "
+            f"{event.external_calendar_id}; change it in its source calendar"
+        )
+    return event
 
 
 @dataclass(frozen=True)
@@ -386,6 +402,18 @@ def create_event(session: Session, data: EventCreate, actor: Actor) -> Event:
         raise Unprocessable(f"host city {data.host_city_id} does not exist", field="host_city_id")
     guest_ids = _dedupe(data.guest_city_ids)
     _check_guests(session, host, guest_ids)
+    return insert_event(session, data, host, guest_ids)
+
+
+def insert_event(
+    session: Session,
+    data: EventCreate,
+    host: City,
+    guest_ids: list[int],
+    status: EventStatus | None = None,
+) -> Event:
+    """Store a checked event and tell its followers. ``status`` overrides the
+    body's (a proposal is created ``proposed``, which no body may ask for)."""
 
     timezone = data.timezone or host.timezone
     zone = ZoneInfo(timezone)
@@ -409,6 +437,7 @@ def create_event(session: Session, data: EventCreate, actor: Actor) -> Event:
             "ends_at_local": schedule.ends.local,
             "starts_at_utc": schedule.starts.utc,
             "ends_at_utc": schedule.ends.utc,
+            "status": status or data.status,
         },
     )
     session.add(event)
@@ -476,6 +505,7 @@ def update_event(
     guests are re-checked."""
     event = editable_event(session, event_id, actor)
     check_if_match(event, if_match, required=True)
+    _refuse_if_proposed(event)
     if event.status in FINAL_STATUSES:
         raise Conflict(f"event {event.id} is {event.status}; it can no longer change")
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
@@ -556,6 +586,7 @@ def cancel_event(
     check_if_match(event, if_match, required=False)
     if event.status == EventStatus.cancelled:
         return event
+    _refuse_if_proposed(event)
     if event.status == EventStatus.completed:
         raise Conflict(f"event {event.id} is completed; a completed event cannot be cancelled")
     assert event.id is not None
@@ -569,6 +600,37 @@ def cancel_event(
     session.flush()
     _record_change(session, event, before_public)
     return event
+
+
+def change_event(session: Session, event: Event, change: Callable[[Event], None]) -> Event:
+    """Apply ``change`` to an event the caller has locked and checked, as a PATCH
+    would: bump its version (and its sequence if subscribers would notice), and
+    tell its followers. For moves that are not PATCHes (a proposal's answers)."""
+    assert event.id is not None
+    before_public = to_public(event, guest_ids_of(session, [event.id])[event.id])
+    before = _snapshot(event)
+    change(event)
+    _touch(event, before, True)
+    session.add(event)
+    session.flush()
+    _record_change(session, event, before_public)
+    return event
+
+
+def reschedule(event: Event, dates: dict[str, Any]) -> None:
+    """Move the event to these dates (the fields of a PATCH's schedule), checked
+    as a PATCH checks them, in the event's own zone."""
+    _apply_schedule(event, _rescheduled(event, dates))
+
+
+def _refuse_if_proposed(event: Event) -> None:
+    """A proposal's terms change only through its negotiation, so that the log
+    both cities read is the whole story (app.events.proposals)."""
+    if event.status == EventStatus.proposed:
+        raise Conflict(
+            f"event {event.id} is a proposal under negotiation; answer it with "
+            f"POST /api/v1/events/{event.id}/accept, /counter, /decline or /withdraw"
+        )
 
 
 def _record_change(session: Session, event: Event, before: EventPublic) -> None:
@@ -605,6 +667,8 @@ def to_public(event: Event, guest_ids: Sequence[int]) -> EventPublic:
         ends_at=in_zone(event.ends_at_utc, zone),
         start_date=event.first_day if event.all_day else None,
         end_date=event.last_day if event.all_day else None,
+        external=None if event.external_calendar_id is None else ExternalSource(
+            calendar_id=event.external_calendar_id, uid=event.external_uid or ""),
     )
 
 

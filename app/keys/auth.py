@@ -16,7 +16,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from app.core.actors import Actor, Role
+from app.core import ratelimit
+from app.core.actors import ANONYMOUS, Actor, Role, bind
 from app.core.db import SessionDep
 from app.core.errors import Unauthorized
 from app.keys.service import find_active_key
@@ -45,7 +46,12 @@ def optional_actor(
             actor = authenticate(request, session)
             if actor is not None:
                 session.commit()  # as below: hold no connection while waiting
-                return replace(actor, address=_address(request))
+                actor = replace(actor, address=_address(request))
+                bind(session, actor)
+                return actor
+        # Anonymous, but still someone: what it writes (a sign-in) is theirs, not the
+        # system's, and the session may have been bound by an earlier caller.
+        bind(session, replace(ANONYMOUS, address=_address(request)))
         return None
     key = find_active_key(session, credentials.credentials)
     # End this read now: FastAPI runs the endpoint in another worker thread, and a
@@ -53,9 +59,13 @@ def optional_actor(
     # waiting requests can starve the few that hold connections.
     session.commit()
     if key is None or key.id is None:
+        # Past its address's limit of failures, 429 rather than 401 (app.core.ratelimit).
+        ratelimit.charge_failed_auth(request, session)
         raise Unauthorized("the API key is unknown or has been revoked")
-    return Actor(role=Role(key.role), city_id=key.city_id, key_id=key.id,
-                 user_id=key.user_id, address=_address(request))
+    actor = Actor(role=Role(key.role), city_id=key.city_id, key_id=key.id,
+                  user_id=key.user_id, address=_address(request))
+    bind(session, actor)  # who the data audit records for this request's writes
+    return actor
 
 
 def _address(request: Request) -> str | None:

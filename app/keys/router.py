@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from app.core.db import SessionDep, TransactionalRoute
 from app.core.openapi import problems
@@ -16,8 +16,11 @@ router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"], route_class=Tra
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated,
              responses=problems(403))
-def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: CurrentActor) -> object:
+def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: CurrentActor,
+                   response: Response) -> object:
     """Issue a key. The secret is in this response only; store it now."""
+    # Only its hash is kept, here too: no cache, and no Idempotency-Key replay, holds it.
+    response.headers["Cache-Control"] = "no-store"
     key, secret = service.create_api_key(
         session, actor, name=body.name, role=body.role, city_id=body.city_id
     )

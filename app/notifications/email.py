@@ -22,7 +22,8 @@ def build_message(
     """The message a notification's payload describes.
 
     ``payload``: ``to``, ``subject``, ``text`` and optionally ``ics`` (the
-    calendar text) with ``ics_filename``. The ``Message-ID`` is derived from the
+    calendar text) with ``ics_filename`` and ``ics_method`` (its iTIP METHOD, for
+    the part's Content-Type; PUBLISH unless given). The ``Message-ID`` is derived from the
     notification's stable id, so a copy sent again after a crash is recognisable.
     """
     # Headers folded at RFC 5322's hard limit (998) rather than its advice (78):
@@ -42,7 +43,7 @@ def build_message(
             maintype="text",
             subtype="calendar",
             filename=payload.get("ics_filename") or "event.ics",
-            params={"method": "PUBLISH", "charset": "utf-8"},
+            params={"method": payload.get("ics_method") or "PUBLISH", "charset": "utf-8"},
         )
     return message
 

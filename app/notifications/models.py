@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import Field as PField
+from pydantic import computed_field
 from sqlalchemy import JSON, Column, Index, String
 from sqlmodel import Field, SQLModel
 
@@ -57,6 +58,7 @@ class Topic(StrEnum):
     event_created = "event.created"
     event_updated = "event.updated"
     event_cancelled = "event.cancelled"
+    event_proposal = "event.proposal"  # a move in a proposed exchange's negotiation
     registration_changed = "registration.changed"
     reminder_due = "reminder.due"
     account_mail = "account.mail"  # invitations and password resets (email only)
@@ -159,6 +161,13 @@ class AttemptPublic(SQLModel):
     response_status: int | None
     detail: str | None
 
+    @computed_field(description="How long the attempt took (for a webhook, the receiver's "
+                    "response time), in milliseconds.")
+    def duration_ms(self) -> int | None:
+        if self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds() * 1000)
+
 
 class NotificationPublic(SQLModel):
     id: int
@@ -188,6 +197,7 @@ class WebhookTopic(StrEnum):
     event_created = Topic.event_created.value
     event_updated = Topic.event_updated.value
     event_cancelled = Topic.event_cancelled.value
+    event_proposal = Topic.event_proposal.value
     registration_changed = Topic.registration_changed.value
     reminder_due = Topic.reminder_due.value
 

@@ -16,11 +16,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.accounts.changes import AccountMail
+from app.accounts.models import Language, Membership, User
+from app.changelog import service as changelog
+from app.cities.models import City
 from app.core import changes, clock
-from app.events.changes import EventChanged
-from app.events.models import Event, Visibility
-from app.events.policy import can_city_read
-from app.events.service import guest_ids_of
+from app.core.actors import Role
+from app.core.settings import get_settings
+from app.events.changes import EventChanged, ProposalMoved
 from app.notifications.models import (
     OPEN_STATUSES,
     Channel,
@@ -30,12 +32,6 @@ from app.notifications.models import (
     WebhookEndpoint,
 )
 from app.participants.changes import RegistrationChanged
-from app.participants.models import (
-    HOLDING,
-    Participant,
-    Registration,
-    RegistrationStatus,
-)
 
 _TABLE = Notification.__table__  # type: ignore[attr-defined]
 
@@ -111,9 +107,15 @@ def endpoints_for(
     return [e for e in rows if topic in e.event_types]
 
 
-def webhook_envelope(topic: Topic, data: dict[str, Any]) -> dict[str, Any]:
-    """The Standard Webhooks payload shape: ``type``, ``timestamp``, ``data``."""
-    return {"type": str(topic), "timestamp": clock.now().isoformat(), "data": data}
+def webhook_envelope(
+    topic: Topic, data: dict[str, Any], change: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The Standard Webhooks payload shape: ``type``, ``timestamp``, ``data``; and for a
+    change, ``change``: the entry ``GET /changes`` lists (fields before and after)."""
+    envelope = {"type": str(topic), "timestamp": clock.now().isoformat(), "data": data}
+    if change is not None:
+        envelope["change"] = change
+    return envelope
 
 
 def to_webhooks(
@@ -124,9 +126,10 @@ def to_webhooks(
     city_ids: list[int],
     data: dict[str, Any],
     subject: str | None = None,
+    change: dict[str, Any] | None = None,
 ) -> int:
     """One webhook notification per subscribed endpoint of these cities."""
-    envelope = webhook_envelope(topic, data)
+    envelope = webhook_envelope(topic, data, change)
     added = 0
     for endpoint in endpoints_for(session, list(dict.fromkeys(city_ids)), topic):
         added += enqueue(
@@ -160,9 +163,10 @@ def withdraw_for_endpoint(session: Session, endpoint_id: int, reason: str) -> No
 
 @changes.receiver(EventChanged)
 def tell_event_cities(change: EventChanged, session: Session) -> None:
-    """``event.created`` / ``event.updated`` / ``event.cancelled`` to the event's cities,
-    and to the guests this change took off it, if they may still see it (a public
-    event): the event without them among its guests is how they learn it.
+    """``event.created`` / ``event.updated`` / ``event.cancelled`` to the cities the
+    change log says may see the change (``changelog.service``: the host; the guests
+    unless private; for a public event also the guests this change took off it, the
+    event without them being how they learn it).
 
     The key carries the event's version, so every real change is its own message.
     """
@@ -172,117 +176,148 @@ def tell_event_cities(change: EventChanged, session: Session) -> None:
         else Topic.event_cancelled if change.cancelled
         else Topic.event_updated
     )
-    # A private event is the host's business only.
-    cities = [event.host_city_id]
-    if event.visibility != Visibility.private:
-        cities += event.guest_city_ids
-    if event.visibility == Visibility.public:  # the only kind still theirs to see
-        cities += change.guests_removed
+    entry = changelog.entry_of(session, change)
     to_webhooks(
         session,
         key=f"{topic}:{event.id}:v{event.version}",
         topic=topic,
-        city_ids=cities,
+        city_ids=entry.audience,
         data=event.model_dump(mode="json"),
         subject=f"event:{event.id}",
+        change=entry.public_view().model_dump(mode="json"),
     )
 
 
 @changes.receiver(RegistrationChanged)
 def tell_registration_cities(change: RegistrationChanged, session: Session) -> None:
     """``registration.changed`` to the host city and the participant's home city, if
-    that city may see the event (a private event is the host's business only).
+    that city may see the event (a private event is the host's business only): the
+    change log's audience for it.
 
     No personal data travels: the home city's system already has it, the host
     reads it through the API.
     """
-    event = session.get(Event, change.event_id)
-    participant = session.get(Participant, change.participant_id)
-    if event is None or participant is None:
+    entry = changelog.entry_of(session, change)
+    if not entry.audience or entry.after["home_city_id"] is None:
         return
-    guests = guest_ids_of(session, [change.event_id])[change.event_id]
-    cities = [event.host_city_id]
-    if can_city_read(participant.home_city_id, event, guests):
-        cities.append(participant.home_city_id)
     stamp = change.updated_at.strftime("%Y%m%dT%H%M%S%f")
     to_webhooks(
         session,
         key=f"registration.changed:{change.registration_id}:{change.status}:{stamp}",
         topic=Topic.registration_changed,
-        city_ids=cities,
-        data={
-            "id": change.registration_id,
-            "event_id": change.event_id,
-            "participant_id": change.participant_id,
-            "home_city_id": participant.home_city_id,
-            "role": str(change.role),
-            "status": str(change.status),
-            "is_minor": change.is_minor,
-            "updated_at": change.updated_at.isoformat(),
-        },
+        city_ids=entry.audience,
+        data=entry.after,
         subject=f"event:{change.event_id}",
+        change=entry.public_view().model_dump(mode="json"),
     )
 
 
-# What a person is told when their place changes without them asking: in words,
-# by the new status (and for a move up, by the old one).
-_PLACE_NEWS = {
-    RegistrationStatus.cancelled: "Your registration for {title} was cancelled{reason}.",
-    RegistrationStatus.pending_consent: "{name} has a place at {title}, which is held "
-    "until a guardian's consent is recorded by the coordinators of your city.",
-    RegistrationStatus.awaiting_chaperone: "{name}'s place at {title} is held, with the "
-    "guardian's consent on record, until enough adult chaperones are confirmed.",
-    RegistrationStatus.confirmed: "{name}'s place at {title} is confirmed.",
+# What a move in a proposal's negotiation says to the other side, by language.
+_PROPOSAL_NEWS = {
+    Language.en: {
+        "proposed": "{by} proposes an exchange hosted by {to}: {title}, {when}.",
+        "countered": "{by} proposes other dates for {title}: {when}.",
+        "accepted": "{by} accepted {title}, {when}. The event is {status}, hosted by {host}.",
+        "declined": "{by} declined the proposed exchange {title}.",
+        "withdrawn": "{by} withdrew the proposed exchange {title}.",
+        "turn": "It is your turn to answer: accept, counter-propose other dates, or "
+                "decline.",
+        "dear": "Dear coordinators of {city},",
+        "message": "Their message:",
+        "subject": "{title}: {action} by {by}",
+    },
+    Language.ru: {
+        "proposed": "{by} предлагает обмен, принимающая сторона — {to}: {title}, {when}.",
+        "countered": "{by} предлагает другие даты для события {title}: {when}.",
+        "accepted": "{by} принимает предложение {title}, {when}. Событие: {status}, "
+                    "принимающая сторона — {host}.",
+        "declined": "{by} отклоняет предложенный обмен {title}.",
+        "withdrawn": "{by} отзывает предложенный обмен {title}.",
+        "turn": "Ваша очередь ответить: принять, предложить другие даты или отклонить.",
+        "dear": "Уважаемые координаторы города {city}!",
+        "message": "Их сообщение:",
+        "subject": "{title}: {action}, {by}",
+    },
 }
+_RU_ACTIONS = {"proposed": "предложение", "countered": "встречное предложение",
+               "accepted": "принято", "declined": "отклонено", "withdrawn": "отозвано"}
 
 
-def _tells_the_person(change: RegistrationChanged) -> bool:
-    """A change to a place they already had or waited for (not the registration itself,
-    nor a check-in): moved up, confirmed, sent back to waiting, or cancelled."""
-    if change.before is None or change.status not in _PLACE_NEWS:
-        return False
-    return change.before in HOLDING or change.before == RegistrationStatus.waitlisted
+def _coordinators(session: Session, city_id: int) -> list[User]:
+    """The accounts of the city's coordinators (active memberships, enabled accounts)."""
+    return list(session.exec(
+        select(User)
+        .join(Membership, col(Membership.user_id) == User.id)
+        .where(
+            Membership.role == Role.coordinator,
+            Membership.city_id == city_id,
+            col(Membership.revoked_at).is_(None),
+            col(User.disabled_at).is_(None),
+        )
+        .order_by(col(User.id))
+    ).all())
 
 
-@changes.receiver(RegistrationChanged)
-def tell_the_person(change: RegistrationChanged, session: Session) -> None:
-    """An email to the person (and, for a minor, their guardian) whose place changed."""
-    if not _tells_the_person(change):
-        return
-    participant = session.get(Participant, change.participant_id)
-    event = session.get(Event, change.event_id)
-    registration = session.get(Registration, change.registration_id)
-    if participant is None or event is None or registration is None:
-        return
-    addresses = [participant.email]
-    if change.is_minor:
-        addresses.append(participant.guardian_email)
-    reason = f" ({registration.cancel_reason})" if registration.cancel_reason else ""
-    news = _PLACE_NEWS[change.status].format(
-        title=f"'{event.title}'", name=participant.full_name, reason=reason
-    )
-    if change.before == RegistrationStatus.waitlisted and change.status in HOLDING:
-        news = "A place came free and you moved up from the waitlist. " + news
-    when = f"{event.first_day:%d %B %Y}"
-    stamp = change.updated_at.strftime("%Y%m%dT%H%M%S%f")
-    for address in dict.fromkeys(a for a in addresses if a):
-        dear = (participant.full_name if address == participant.email
-                else f"guardian of {participant.full_name}")
+def _proposal_mail(
+    move: ProposalMoved, language: Language, names: dict[int, str]
+) -> dict[str, str]:
+    words = _PROPOSAL_NEWS[language]
+    event = move.event
+    when = (f"{event.start_date:%Y-%m-%d} – {event.end_date:%Y-%m-%d}" if event.all_day
+            and event.start_date and event.end_date
+            else f"{event.starts_at:%Y-%m-%d %H:%M} – {event.ends_at:%Y-%m-%d %H:%M} "
+                 f"({event.timezone})")
+    facts = {"by": names[move.from_city_id], "to": names[event.host_city_id],
+             "host": names[event.host_city_id], "title": f"'{event.title}'", "when": when,
+             "status": event.status, "city": names[move.to_city_id]}
+    lines = [words["dear"].format(**facts), "", words[move.action].format(**facts)]
+    if move.message:
+        lines += ["", words["message"], move.message]
+    if move.turn_city_id == move.to_city_id:
+        lines += ["", words["turn"]]
+    lines += ["", get_settings().public_base_url
+              + f"/api/v1/events/{event.id}/negotiation", ""]
+    action = _RU_ACTIONS[move.action] if language == Language.ru else move.action
+    return {"subject": words["subject"].format(action=action, **facts),
+            "text": "\n".join(lines)}
+
+
+@changes.receiver(ProposalMoved)
+def tell_the_other_side(move: ProposalMoved, session: Session) -> None:
+    """A move in a proposal's negotiation, to the side that did not make it: an
+    ``event.proposal`` webhook to its subscribed endpoints, and an email to each of
+    its coordinators, in their language. (The event's own change goes out as
+    ``event.*`` to both cities, like any edit.)"""
+    event = move.event
+    key = f"event.proposal:{event.id}:step:{move.step_id}"
+    data = {"event": event.model_dump(mode="json"), "step_id": move.step_id,
+            "action": move.action, "from_city_id": move.from_city_id,
+            "proposer_city_id": move.proposer_city_id, "turn_city_id": move.turn_city_id,
+            "message": move.message}
+    to_webhooks(session, key=key, topic=Topic.event_proposal, city_ids=[move.to_city_id],
+                data=data, subject=f"event:{event.id}")
+    names = {
+        c.id: c.name for c in session.exec(select(City).where(col(City.id).in_(
+            [move.from_city_id, move.to_city_id, event.host_city_id]))).all()
+        if c.id is not None
+    }
+    written: dict[Language, dict[str, str]] = {}
+    for user in _coordinators(session, move.to_city_id):
+        try:
+            language = Language(user.language)
+        except ValueError:
+            language = Language.en
+        if language not in written:
+            written[language] = _proposal_mail(move, language, names)
         enqueue(
             session,
-            key=f"registration.changed:{change.registration_id}:{change.status}:{stamp}"
-            f":email:{address}",
+            key=f"{key}:email:{user.email_key}",
             channel=Channel.email,
-            topic=Topic.registration_changed,
-            recipient=address,
-            payload={
-                "to": address,
-                "subject": f"{event.title} ({when}): your place",
-                "text": f"Dear {dear},\n\n{news}\n\n"
-                "Your city's exchange coordinators can tell you more.\n",
-            },
-            city_id=participant.home_city_id,
-            subject=f"event:{change.event_id}",
+            topic=Topic.event_proposal,
+            recipient=user.email,
+            payload={"to": user.email, **written[language]},
+            city_id=move.to_city_id,
+            subject=f"event:{event.id}",
         )
 
 

@@ -154,3 +154,44 @@ def rotate_webhook_secret(
     """Issue a new signing secret. For 24 hours deliveries carry two signatures,
     one per secret, so the receiver can switch over without losing any."""
     return webhooks.rotate_secret(session, endpoint_id, actor)
+
+
+@router.get(
+    "/webhook-endpoints/{endpoint_id}/deliveries",
+    response_model=Page[NotificationPublic],
+    tags=["webhooks"],
+    responses=problems(404),
+)
+def list_deliveries(
+    endpoint_id: PathId,
+    session: SessionDep,
+    actor: CurrentActor,
+    page: PageDep,
+    delivery_status: Annotated[
+        list[NotificationStatus] | None, Query(alias="status", description="Repeatable.")
+    ] = None,
+) -> object:
+    """The endpoint's delivery log, newest first: each message with every attempt, its
+    outcome, the receiver's HTTP status and response time. Its city's coordinator or
+    partner system, and admins."""
+    query = service.deliveries_query(session, endpoint_id, actor, delivery_status or ())
+    items, total = paginate(session, query, page)
+    return Page(items=service.with_attempts(session, items), total=total, limit=page.limit,
+                offset=page.offset)
+
+
+@router.post(
+    "/webhook-endpoints/{endpoint_id}/deliveries/{notification_id}/redeliver",
+    status_code=status.HTTP_201_CREATED,
+    response_model=NotificationPublic,
+    tags=["webhooks"],
+    responses=problems(404, (409, "Still being delivered, already redelivering, or the "
+                             "endpoint is disabled.")),
+)
+def redeliver(
+    endpoint_id: PathId, notification_id: PathId, session: SessionDep, actor: CurrentActor
+) -> object:
+    """Send a delivered or dead message again: the same payload under a new
+    `webhook-id` (the `change` in it says what it repeats), queued now."""
+    row = service.redeliver(session, endpoint_id, notification_id, actor)
+    return service.with_attempts(session, [row])[0]

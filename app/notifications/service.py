@@ -12,6 +12,7 @@ from app.core.actors import Actor
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.notifications import policy
 from app.notifications.models import (
+    OPEN_STATUSES,
     AttemptPublic,
     Channel,
     Notification,
@@ -20,6 +21,8 @@ from app.notifications.models import (
     NotificationStatus,
     Topic,
 )
+from app.notifications.outbox import enqueue
+from app.notifications.webhooks import get_endpoint
 
 
 def _require_reader(actor: Actor) -> None:
@@ -89,3 +92,45 @@ def retry(session: Session, notification_id: int, actor: Actor) -> Notification:
     session.add(row)
     session.flush()
     return row
+
+
+# A webhook endpoint's own delivery log: what its city's systems may read and redeliver
+# (partner keys included, who may not read the rest of the outbox).
+
+
+def deliveries_query(
+    session: Session, endpoint_id: int, actor: Actor,
+    statuses: Sequence[NotificationStatus] = (),
+) -> Any:
+    """Notifications to this endpoint, newest first (404 unless the caller may manage it)."""
+    endpoint = get_endpoint(session, endpoint_id, actor)
+    query = select(Notification).where(
+        Notification.channel == Channel.webhook, Notification.recipient == str(endpoint.id))
+    if statuses:
+        query = query.where(col(Notification.status).in_(list(statuses)))
+    return query.order_by(col(Notification.id).desc())
+
+
+def redeliver(session: Session, endpoint_id: int, notification_id: int, actor: Actor
+              ) -> Notification:
+    """Send a delivered or dead webhook again: a new notification with the same payload
+    (the change's id in it names what it repeats), a new ``webhook-id``, and the first
+    one as its parent. One redelivery of a message at a time."""
+    endpoint = get_endpoint(session, endpoint_id, actor)
+    row = session.get(Notification, notification_id)
+    if row is None or row.channel != Channel.webhook or row.recipient != str(endpoint.id):
+        raise NotFound(f"endpoint {endpoint_id} has no delivery {notification_id}")
+    if not endpoint.enabled:
+        raise Conflict(f"endpoint {endpoint_id} is disabled; enable it first")
+    if row.status in OPEN_STATUSES:
+        raise Conflict(f"delivery {row.id} is still {row.status}")
+    earlier = session.exec(select(Notification.status).where(
+        Notification.parent_id == row.id)).all()
+    if any(status in OPEN_STATUSES for status in earlier):
+        raise Conflict(f"a redelivery of {row.id} is already under way")
+    key = f"{row.key}:redelivery:{len(earlier) + 1}"
+    enqueue(session, key=key, channel=Channel.webhook, topic=row.topic,
+            recipient=row.recipient, payload=row.payload, city_id=row.city_id,
+            subject=row.subject, parent_id=row.id)
+    return session.exec(select(Notification).where(Notification.key == key)).one()
+

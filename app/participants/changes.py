@@ -38,3 +38,11 @@ class RegistrationChanged(Change):
             is_minor=registration.is_minor,
             updated_at=registration.updated_at,
         )
+
+
+@dataclass(frozen=True)
+class ParticipantErased(Change):
+    """A person's personal data was erased (``erase_participant``): whatever other
+    domains keep about them (a guest's needs and medical notes) must go too."""
+
+    participant_id: int

@@ -21,8 +21,10 @@ one coordinator for Kostroma, Volgograd and Ashgabat and one admin, all under
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -290,8 +292,21 @@ def _participant(session: Session, person: DemoPerson, home_city_id: int, event:
         full_name=person.name, email=person.email, phone=person.phone,
         home_city_id=home_city_id, birth_date=_born(event.first_day, person.age, spread),
         guardian_name=person.guardian, guardian_email=person.guardian_email,
-        notes=person.notes,
+        notes=person.notes, **_passport(session, person, home_city_id, event),
     ), SYSTEM)
+
+
+def _passport(session: Session, person: DemoPerson, home_city_id: int, event: Event
+              ) -> dict[str, Any]:
+    """The youth exchange's guests carry passports (their visa letters print them):
+    a made-up number, valid five years from the first day."""
+    if event.title != YOUTH_EXCHANGE or home_city_id == event.host_city_id:
+        return {}
+    home = session.get(City, home_city_id)
+    assert home is not None
+    return {"passport_number": f"5{zlib.crc32(person.name.encode()) % 10**8:08d}",
+            "passport_expiry": service.months_after(event.first_day, 60),
+            "nationality": home.country_code}
 
 
 def _seed_roster(session: Session, roster: DemoRoster, cities: dict[str, int],

@@ -7,21 +7,28 @@ event it is registered for.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlmodel import Session
 
+from app.core.actors import Actor
 from app.core.db import SessionDep, TransactionalRoute
+from app.core.errors import UnsupportedMediaType
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
-from app.core.types import IdFilter, PathId
+from app.core.types import MAX_ID, IdFilter, PathId
 from app.keys.auth import CurrentActor
-from app.participants import service
+from app.participants import delegations, service
+from app.participants.delegations import DelegationRefused
 from app.participants.models import (
+    DELEGATION_COLUMNS,
     CancelRegistration,
     CheckIn,
     ConsentCreate,
+    DelegateRow,
+    DelegationResult,
+    DelegationUpload,
     ParticipantCreate,
     ParticipantExport,
     ParticipantPublic,
@@ -149,9 +156,19 @@ def list_registrations(
 
 
 @router.get("/events/{event_id}/readiness", response_model=Readiness, responses=problems(403))
-def readiness(event_id: PathId, session: SessionDep, actor: CurrentActor) -> object:
-    """Confirmed, pending consent, waitlisted, chaperone shortfall, missing contacts."""
-    return service.readiness(session, event_id, actor)
+def readiness(
+    event_id: PathId,
+    session: SessionDep,
+    actor: CurrentActor,
+    city_id: Annotated[int | None, Query(
+        ge=1, le=MAX_ID, description="One delegation: the participants of this home city. "
+        "A guest city's keys always get their own.")] = None,
+) -> object:
+    """Confirmed, pending consent, waitlisted, chaperone shortfall, missing contacts.
+
+    The host's coordinator sees the whole event (or one delegation, `city_id`); a
+    guest city's coordinator or partner system sees its own delegation."""
+    return service.readiness(session, event_id, actor, city_id)
 
 
 @router.get("/registrations/{registration_id}", response_model=RegistrationPublic)
@@ -193,3 +210,73 @@ def check_in(
 ) -> object:
     """Mark `attended` or `no_show` (host's coordinator, once the event has begun)."""
     return _public(session, [service.check_in(session, registration_id, body.outcome, actor)])[0]
+
+
+# Delegations ----------------------------------------------------------------------
+
+_DELEGATION_DOC = """Register a city's delegation at once (up to 500 people), in the order sent.
+
+Each person is found among the city's participants by `external_id`, then by
+email, or created; then registered as `POST /registrations` would: a place, the
+consent queue, or the waitlist (in the order sent). The answer has one result per
+row. If any row is refused, nothing is kept: the answer is a 422 problem whose
+`results` say which rows and why. `dry_run=true` answers the same without
+keeping anything (200). `city_id`: whose delegation (default: the caller's city).
+"""
+
+
+_DRY_RUN: dict[int | str, dict[str, Any]] = {
+    200: {"model": DelegationResult, "description": "A dry run: what would be stored."}}
+DryRun = Annotated[bool, Query(description="Check and report; store nothing.")]
+DelegationCity = Annotated[int | None, Query(
+    ge=1, le=MAX_ID, description="The delegation's home city (default: the caller's).")]
+
+
+def _delegation(session: Session, event_id: int, city_id: int | None, rows: list[DelegateRow],
+                actor: Actor, dry_run: bool, response: Response) -> object:
+    result = delegations.upload(session, event_id, city_id, rows, actor, dry_run=dry_run)
+    if not result.stored and not dry_run:
+        refused = [r for r in result.results if r.outcome == "refused"]
+        raise DelegationRefused(
+            f"{len(refused)} of {len(result.results)} rows refused; nothing was stored",
+            results=[r.model_dump(mode="json") for r in result.results],
+            errors=[{"loc": ["body", "people", r.row - 1], "msg": r.reason or "",
+                     "type": "value_error"} for r in refused])
+    response.status_code = status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED
+    return result
+
+
+@router.post("/events/{event_id}/delegations", status_code=status.HTTP_201_CREATED,
+             response_model=DelegationResult, responses={**_DRY_RUN, **problems(403, 422)},
+             description=_DELEGATION_DOC)
+def upload_delegation(event_id: PathId, body: DelegationUpload, session: SessionDep,
+                      actor: CurrentActor, response: Response, dry_run: DryRun = False,
+                      city_id: DelegationCity = None) -> object:
+    return _delegation(session, event_id, city_id, body.people, actor, dry_run, response)
+
+
+async def _csv_rows(request: Request, _: CurrentActor) -> list[DelegateRow]:
+    """The CSV body's rows (the caller is known first: a stranger gets 401, not 415)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in ("text/csv", "application/csv"):
+        raise UnsupportedMediaType("send the delegation as text/csv (UTF-8, with a header)")
+    return delegations.rows_from_csv(await request.body())
+
+
+@router.post(
+    "/events/{event_id}/delegations/csv", status_code=status.HTTP_201_CREATED,
+    response_model=DelegationResult, responses={**_DRY_RUN, **problems(403, 413, 415, 422)},
+    description=_DELEGATION_DOC + "\nThe CSV is UTF-8 with a header row naming columns "
+    "among: `" + ",".join(DELEGATION_COLUMNS) + "` (`full_name` and `role` required; "
+    "`birth_date` as YYYY-MM-DD; `leader` yes or no). Row 1 is the line after the header.",
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {
+        "schema": {"type": "string"},
+        "example": ",".join(DELEGATION_COLUMNS) + "\nK-17,Anna Smirnova,anna@example.org,,"
+        "1986-03-02,chaperone,,,yes\nK-18,Ivan Petrov,,,2011-05-09,student,Olga Petrova,"
+        "olga@example.org,no\n"}}}},
+)
+def upload_delegation_csv(event_id: PathId, rows: Annotated[list[DelegateRow],
+                          Depends(_csv_rows)], session: SessionDep, actor: CurrentActor,
+                          response: Response, dry_run: DryRun = False,
+                          city_id: DelegationCity = None) -> object:
+    return _delegation(session, event_id, city_id, rows, actor, dry_run, response)

@@ -10,8 +10,9 @@ event lock is held, so id order is arrival order and is the waitlist order.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -26,7 +27,7 @@ from app.events import service as events_service
 from app.events.changes import EventChanged
 from app.events.models import Event, EventGuest, EventKind, EventStatus
 from app.participants import policy
-from app.participants.changes import RegistrationChanged
+from app.participants.changes import ParticipantErased, RegistrationChanged
 from app.participants.models import (
     ACTIVE,
     ADULT_AGE,
@@ -45,9 +46,12 @@ from app.participants.models import (
     RegistrationCreate,
     RegistrationRole,
     RegistrationStatus,
+    default_language,
 )
 
 CHAPERONE_RULE_KINDS = frozenset({EventKind.school_exchange, EventKind.youth_exchange})
+# How the registrations of a cancelled event are cancelled (their reason begins so).
+EVENT_CANCELLED = "event cancelled:"
 
 
 # Who may see and change what ----------------------------------------------------
@@ -91,9 +95,11 @@ def followed_event(session: Session, event_id: int, actor: Actor) -> Event:
 def create_participant(
     session: Session, data: ParticipantCreate, actor: Actor
 ) -> Participant:
-    if session.get(City, data.home_city_id) is None:
+    city = session.get(City, data.home_city_id)
+    if city is None:
         raise Unprocessable(f"city {data.home_city_id} does not exist", field="home_city_id")
-    participant = Participant.model_validate(data)
+    participant = Participant.model_validate(
+        data, update={"language": data.language or default_language(city.country_code)})
     _require_home_city(actor, participant)
     session.add(participant)
     session.flush()
@@ -108,8 +114,9 @@ def update_participant(
     if participant.erased_at is not None:
         raise Conflict(f"participant {participant.id} was erased")
     changes = data.model_dump(exclude_unset=True)
-    if "full_name" in changes and changes["full_name"] is None:
-        raise Unprocessable("full_name cannot be removed", field="full_name")
+    for field in ("full_name", "language"):
+        if field in changes and changes[field] is None:
+            raise Unprocessable(f"{field} cannot be removed", field=field)
     born = participant.birth_date
     participant.sqlmodel_update(changes)
     participant.updated_at = clock.now()
@@ -174,15 +181,18 @@ def erase_participant(session: Session, participant_id: int, actor: Actor) -> No
     _require_home_city(actor, participant)
     if participant.erased_at is not None:
         return
-    now = clock.now()
-    for registration in _upcoming(session, participant):
-        _cancel(session, registration, reason="participant erased")
-    for field in ("email", "phone", "birth_date", "guardian_name", "guardian_email", "notes"):
+    # Erased before the places are given up: whoever hears of those sees the person
+    # gone (the messages to participants write to nobody erased).
+    for field in ("email", "phone", "birth_date", "guardian_name", "guardian_email", "notes",
+                  "passport_number", "passport_expiry", "nationality"):
         setattr(participant, field, None)
     participant.full_name = ERASED_NAME
-    participant.erased_at = participant.updated_at = now
+    participant.erased_at = participant.updated_at = clock.now()
     session.add(participant)
     session.flush()
+    for registration in _upcoming(session, participant):
+        _cancel(session, registration, reason="participant erased")
+    changes.record(session, ParticipantErased(participant_id=participant_id))
 
 
 def registrations_of(session: Session, participant_id: int, actor: Actor) -> list[Registration]:
@@ -241,6 +251,11 @@ def _held_places(session: Session, event_id: int) -> int:
 
 
 def _check_open(event: Event) -> None:
+    if event.status == EventStatus.proposed:
+        raise Conflict(
+            f"event {event.id} is a proposal under negotiation and takes no registrations "
+            "until its host accepts it"
+        )
     if not event.is_active:
         raise Conflict(f"event {event.id} is {event.status} and takes no registrations")
     deadline = event.registration_deadline
@@ -403,7 +418,7 @@ def settle(session: Session, event: Event) -> None:
                 registration,
                 RegistrationStatus.cancelled,
                 cancelled_at=clock.now(),
-                cancel_reason=f"event cancelled: {event.cancel_reason}"[:1000],
+                cancel_reason=f"{EVENT_CANCELLED} {event.cancel_reason}"[:1000],
             )
         return
     if not event.is_active:
@@ -678,6 +693,17 @@ def waitlist_positions(session: Session, event_id: int) -> dict[int, int]:
     return {rid: pos for pos, rid in enumerate(ids, start=1) if rid is not None}
 
 
+def waitlist_position(session: Session, registration: Registration) -> int:
+    """One waiting registration's place in the queue: those waiting before it, plus one
+    (a count, so telling each of a 500-person upload costs no more than the first)."""
+    ahead = session.exec(select(func.count()).select_from(Registration).where(
+        Registration.event_id == registration.event_id,
+        Registration.status == RegistrationStatus.waitlisted,
+        col(Registration.id) < registration.id,
+    )).one()
+    return int(ahead) + 1
+
+
 def registration_query(
     session: Session,
     event_id: int,
@@ -709,17 +735,51 @@ def _reachable(registration: Registration, participant: Participant) -> bool:
     )
 
 
-def readiness(session: Session, event_id: int, actor: Actor) -> Readiness:
-    """What still stands between an event and departure (the host's side only):
-    the counts, and every problem with the person it concerns."""
+# A guest's passport must stay valid this long after the return.
+PASSPORT_MARGIN_MONTHS = 6
+
+
+def months_after(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day if it has fewer days."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, monthrange(year, month)[1]))
+
+
+def _passport_problem(participant: Participant, event: Event) -> str | None:
+    """A guest's passport that expires within six months of the return (most visa
+    rules ask that much validity). The host's own people cross no border."""
+    expiry = participant.passport_expiry
+    if participant.home_city_id == event.host_city_id or expiry is None:
+        return None
+    if expiry >= months_after(event.last_day, PASSPORT_MARGIN_MONTHS):
+        return None
+    return (f"the passport expires on {expiry.isoformat()}, within {PASSPORT_MARGIN_MONTHS} "
+            f"months of the return ({event.last_day.isoformat()})")
+
+
+def readiness(session: Session, event_id: int, actor: Actor,
+              city_id: int | None = None) -> Readiness:
+    """What still stands between an event and departure: the counts, and every
+    problem with the person it concerns.
+
+    The host's side (its coordinator, admins) sees the whole event, or one city's
+    delegation with ``city_id``. Any other city taking part (its coordinator or
+    partner system) sees its own delegation: the people whose home city it is,
+    their chaperone ratio counted among themselves."""
     event = followed_event(session, event_id, actor)
-    _require_host(actor, event)
-    rows = session.exec(
+    if not policy.can_run_event(actor, event):
+        if city_id not in (None, actor.city_id):
+            raise Forbidden("a city taking part sees its own delegation's readiness only")
+        city_id = actor.city_id
+    query = (
         select(Registration, Participant)
         .join(Participant, col(Participant.id) == Registration.participant_id)
         .where(Registration.event_id == event.id)
-        .order_by(col(Registration.id))
-    ).all()
+    )
+    if city_id is not None:
+        query = query.where(Participant.home_city_id == city_id)
+    rows = session.exec(query.order_by(col(Registration.id))).all()
     counts = dict.fromkeys(RegistrationStatus, 0)
     for registration, _ in rows:
         counts[RegistrationStatus(registration.status)] += 1
@@ -738,7 +798,7 @@ def readiness(session: Session, event_id: int, actor: Actor) -> Readiness:
     if event.status not in (EventStatus.planned, EventStatus.confirmed):
         problem(ProblemKind.event_not_going_ahead, f"the event is {event.status}")
     overbooked = max(0, held - event.capacity) if event.capacity is not None else 0
-    if overbooked:
+    if overbooked and city_id is None:  # the event's places, not one delegation's
         problem(ProblemKind.overbooked, f"{held} places are held for a capacity of "
                 f"{event.capacity}: {overbooked} too many")
     minors = sum(1 for r, _ in holding if r.is_minor)
@@ -772,8 +832,12 @@ def readiness(session: Session, event_id: int, actor: Actor) -> Readiness:
             if event.kind in CHAPERONE_RULE_KINDS:
                 problem(ProblemKind.birth_date_missing,
                         f"no birth date (a {event.kind} needs it)", r, p)
+        expiring = _passport_problem(p, event)
+        if expiring is not None:
+            problem(ProblemKind.passport_expiring, expiring, r, p)
     return Readiness(
         event_id=event.id or 0,
+        city_id=city_id,
         event_status=event.status,
         capacity=event.capacity,
         held=held,

@@ -8,6 +8,12 @@
   state, so that creates succeed and the stateful phase has something to follow:
   an event's end after its start, its guests twinned with its host, a key's city
   where the role needs one. Invalid (negative) requests are left as generated.
+- A valid request that carries an ``Idempotency-Key`` gets a key of its own:
+  generated keys repeat ("0" on many operations), and a key used again is
+  answered 422 (another request) or with the first answer replayed, which a
+  stateful sequence that deleted the resource meanwhile would take for a lie.
+  ``tests/core/test_idempotency.py`` tests the replays; invalid keys stay as
+  generated (400).
 - ``schema_states_every_limit``, a check of our own: schema-valid input is never
   refused for a limit JSON Schema can state. ``schemathesis.toml`` lets a valid
   request be answered 422, because some rules cannot be stated in a schema (an
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import os
 import random
+import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -50,6 +57,10 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         and _as_int(params.get("key_id")) in PROTECTED
     ):
         params["key_id"] = DECOY
+    meta, headers = case.meta, case.headers
+    if (headers and "Idempotency-Key" in headers and meta is not None
+            and meta.generation.mode.is_positive):
+        headers["Idempotency-Key"] = str(uuid.uuid4())
 
 
 @schemathesis.hook

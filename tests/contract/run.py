@@ -85,7 +85,12 @@ def fresh_database(kind: str, postgres_url: str | None, workdir: Path) -> Iterat
 def prepare(url: str) -> dict[str, str]:
     """Migrate, seed the demo, build the twin candidate model (as a running worker
     would have), issue the keys; the environment the runs need."""
-    env = os.environ | {"TWINPLAN_DATABASE_URL": url, "TWINPLAN_LOG_LEVEL": "WARNING"}
+    # No rate limits: schemathesis sends thousands of writes and unknown keys a minute,
+    # and 429s would stand in for every answer it means to check.
+    env = os.environ | {"TWINPLAN_DATABASE_URL": url, "TWINPLAN_LOG_LEVEL": "WARNING",
+                        "TWINPLAN_RATE_LIMIT_KEY_WRITES": "0",
+                        "TWINPLAN_RATE_LIMIT_USER_WRITES": "0",
+                        "TWINPLAN_RATE_LIMIT_FAILED_AUTH": "0"}
     migrations.upgrade(url)
     for command in (["seed-demo"], ["build-candidates"]):
         subprocess.run([str(BIN / "twinplan"), *command], env=env, check=True,

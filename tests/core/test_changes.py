@@ -10,14 +10,20 @@ import pytest
 from sqlmodel import func, select
 
 from app import receivers
+from app.changelog import service as changelog
+from app.cities.changes import PartnershipChanged
 from app.core.changes import Change, change_recorded, receivers_of, record
-from app.events.changes import EventChanged
+from app.events.changes import EventChanged, ProposalMoved
 from app.events.models import Event
+from app.hosting import service as hosting
 from app.notifications import outbox
 from app.notifications.models import Notification
 from app.participants import service as participants
-from app.participants.changes import RegistrationChanged
+from app.participants.changes import ParticipantErased, RegistrationChanged
 from app.participants.models import Registration
+from app.programme import service as programme
+from app.programme.changes import ProgrammeChanged
+from app.reminders import participant_messages
 from app.reminders import service as reminders
 from tests.conftest import assert_problem
 from tests.factories import event_body
@@ -43,12 +49,20 @@ def _event_body(host: Any, guests: list[Any], **fields: Any) -> dict[str, Any]:
 def test_entry_points_connect_every_consumer():
     assert receivers.CONSUMERS  # imported by app.main and app.cli
     assert set(receivers_of(EventChanged)) == {
+        changelog.log_event,
         outbox.tell_event_cities,
         participants.keep_registrations_within_rules,
+        programme.follow_event,
+        participant_messages.tell_the_people_of_the_event,
         reminders.replan_event,
     }
-    assert receivers_of(RegistrationChanged) == [
-        outbox.tell_registration_cities, outbox.tell_the_person]
+    assert set(receivers_of(RegistrationChanged)) == {
+        changelog.log_registration, outbox.tell_registration_cities,
+        participant_messages.tell_the_person}
+    assert receivers_of(ProgrammeChanged) == [participant_messages.tell_the_programme_change]
+    assert receivers_of(PartnershipChanged) == [changelog.log_partnership]
+    assert receivers_of(ProposalMoved) == [outbox.tell_the_other_side]
+    assert receivers_of(ParticipantErased) == [hosting.forget_erased_guest]
 
 
 def test_receivers_hear_their_fact_type_and_tests_can_isolate_them(session):

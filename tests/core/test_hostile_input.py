@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -196,8 +197,20 @@ def _readable_paths(client: Any) -> list[str]:
     return sorted(re.sub(r"\{[^}]+\}", "1", p) for p, ops in spec.items() if "get" in ops)
 
 
+@pytest.fixture
+def no_failed_auth_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Off: a test that sends a wrong key to every endpoint passes the 30 failures a
+    minute an address may make (tests/core/test_rate_limits.py tests that limit)."""
+    monkeypatch.setenv("TWINPLAN_RATE_LIMIT_FAILED_AUTH", "0")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
 @pytest.mark.parametrize("key", ["Bearer tp_unknown", "bearer made-up"])
-def test_an_invalid_key_is_401_on_every_endpoint_public_reads_included(client, key):
+def test_an_invalid_key_is_401_on_every_endpoint_public_reads_included(
+        client, key, no_failed_auth_limit):
     for path in [*_readable_paths(client), "/health", "/calendars/twin-cities-day.ics"]:
         response = client.get(path, headers={"Authorization": key})
         assert_problem(response, 401)

@@ -61,8 +61,10 @@ BEFORE_SIGNING_IN = {("POST", "/api/v1/session"), ("POST", "/api/v1/invitations/
 def test_every_operation_documents_the_problems_its_parts_can_answer(document):
     for method, path, op in operations(document):
         statuses = {int(s) for s in op["responses"]}
-        # The key lookup runs on every endpoint: a key that is sent is judged.
-        assert {401, 503} <= statuses, (method, path)
+        # The key lookup runs on every endpoint: a key that is sent is judged, and an
+        # address that sends too many unknown keys is told to wait (app.core.ratelimit).
+        assert {401, 429, 503} <= statuses, (method, path)
+        assert "Retry-After" in op["responses"]["429"]["headers"], (method, path)
         params = {p["in"] for p in op.get("parameters", [])}
         if "path" in params:
             assert {404, 422} <= statuses, (method, path)
@@ -77,14 +79,16 @@ def test_every_operation_documents_the_problems_its_parts_can_answer(document):
 def test_problems_an_operation_never_gives_are_not_documented(document):
     ops = {(m, p): {int(s) for s in op["responses"]} for m, p, op in operations(document)}
     # No parameter but a header that cannot be invalid: no 422, no 404.
-    assert ops[("GET", "/calendars/twin-cities-day.ics")] == {200, 304, 401, 503}
+    assert ops[("GET", "/calendars/twin-cities-day.ics")] == {200, 304, 401, 429, 503}
     # Any valid key may read itself: no 403.
-    assert ops[("GET", "/api/v1/api-keys/me")] == {200, 401, 503}
+    assert ops[("GET", "/api/v1/api-keys/me")] == {200, 401, 429, 503}
     assert 412 not in ops[("GET", "/api/v1/events/{event_id}")]
     assert 413 not in ops[("GET", "/api/v1/events")]
-    # Only signing in limits rates.
-    limited = {op for op, statuses in ops.items() if 429 in statuses}
-    assert limited == {("POST", "/api/v1/session")}
+    # Every operation may be rate limited (failed keys per address; writes per key and
+    # person); only signing in has a throttle of its own, and says so.
+    sign_in = document["paths"]["/api/v1/session"]["post"]["responses"]["429"]
+    assert "failed sign-ins" in sign_in["description"]
+    assert all(429 in statuses for statuses in ops.values())
 
 
 def test_route_rules_are_documented(document):

@@ -68,6 +68,10 @@ def test_unknown_event_is_404_problem(client):
         ({"visibility": "secret"}, "visibility"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"starts_at": "tomorrow"}, "starts_at"),
+        # A number is not a time, though Pydantic would read seconds after 1970.
+        ({"starts_at": 1800000000}, "starts_at"),
+        ({"ends_at": "1800003600"}, "ends_at"),
+        ({"all_day": True, "starts_at": None, "ends_at": None, "start_date": 0}, "start_date"),
     ],
 )
 def test_invalid_fields_are_named(client, kassel_key, kassel, mary, fields, field):

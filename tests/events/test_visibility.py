@@ -199,7 +199,9 @@ TABLE: list[tuple[Path, dict[str, int], set[str]]] = [
     (cancel, {"admin": 200, "host_coordinator": 200}, EVERYONE),
     (register, dict.fromkeys(HOST_SIDE | GUEST_SIDE, 201), EVERYONE),
     (registrations, dict.fromkeys(HOST_SIDE | GUEST_SIDE, 200), EVERYONE),
-    (readiness, {"admin": 200, "host_coordinator": 200}, EVERYONE),
+    # The host's side sees the event's readiness; a partner system of the host or a
+    # guest city sees its own delegation's.
+    (readiness, dict.fromkeys(HOST_SIDE | GUEST_SIDE, 200), EVERYONE),
     # A registration is the host's side's and the home city's business; for anyone
     # else it does not exist (404), whatever the event's visibility.
     (read_registration, {"admin": 200, "host_coordinator": 200, "guest_coordinator": 200,

@@ -28,7 +28,13 @@ from app.accounts.service import (
 from app.calendars.models import FeedTokenCreate
 from app.calendars.tokens import create_feed_token
 from app.core.actors import SYSTEM, Actor, Role
+from app.events.proposal_models import EventProposalCreate
+from app.events.proposals import propose
+from app.hosting.models import HostFamilyCreate
+from app.hosting.service import create_family
 from app.keys.service import find_active_key, revoke_api_key
+from app.mirrors.models import ExternalCalendarCreate
+from app.mirrors.service import register_calendar
 from app.notifications.models import (
     Channel,
     Notification,
@@ -37,6 +43,10 @@ from app.notifications.models import (
     WebhookEndpointCreate,
 )
 from app.notifications.webhooks import create_endpoint
+from app.programme.models import ProgrammeItemCreate
+from app.programme.service import create_item
+from app.travel.models import JourneyCreate
+from app.travel.service import create_journey
 from app.twins.models import Shortlisting, TwinSearchCreate
 from app.twins.service import create_search, shortlist
 from tests.factories import (
@@ -91,6 +101,18 @@ def world(session: Session) -> World:
               for name, age in (("person", 40), ("spare", 39), ("minor", 5), ("regular", 38))}
     registrations = {name: new_registration(session, event, people[name]).id
                      for name in ("minor", "regular")}
+    # A guest of the twin, for what concerns guests (needs, placement).
+    guest = new_participant(session, elsewhere, age=35, on=date(2020, 5, 20))
+    new_registration(session, event, guest)
+    # The exchange itself: a programme item, a journey and a host family of the own city.
+    item = create_item(session, event.id or 0, ProgrammeItemCreate(
+        title="Welcome", starts_at=datetime(2020, 5, 20, 11), ends_at=datetime(2020, 5, 20, 12)),
+        SYSTEM)
+    journey, _ = create_journey(session, event.id or 0, JourneyCreate(
+        direction="arrival", mode="train", from_place="Yaroslavl", to_place="Kostroma",
+        at=datetime(2020, 5, 20, 8), traveller_ids=[people["regular"].id or 0]), SYSTEM)
+    family = create_family(session, own.id or 0, HostFamilyCreate(
+        household_name="Ivanov family", places=2), SYSTEM)
     token, _ = create_feed_token(session, FeedTokenCreate(city_id=own.id), Actor(Role.admin))
     endpoint = create_endpoint(session, WebhookEndpointCreate(
         city_id=own.id, url="https://hooks.example.org/twinplan",
@@ -124,8 +146,19 @@ def world(session: Session) -> World:
                              password=None)
     invitation, _ = create_invitation(session, InvitationCreate(
         email="invitee@example.org", role=Role.coordinator, city_id=own.id), SYSTEM)
+    # Proposals between the twins: one the own city is asked to host, one it made.
+    proposals = {
+        name: propose(session, EventProposalCreate(
+            kind="culture", title="Film week", host_city_id=host.id or 0,
+            proposer_city_id=proposer.id, starts_at=datetime(2027, 5, 20, 10),
+            ends_at=datetime(2027, 5, 22, 18)), SYSTEM).id
+        for name, host, proposer in (("proposal_to_own", own, elsewhere),
+                                     ("proposal_by_own", elsewhere, own))
+    }
     search = create_search(session, own.id or 0, TwinSearchCreate(countries=["TM", "CN"]), SYSTEM)
     shortlist(session, search.id, Shortlisting(city_id=spare.id or 0), SYSTEM)
+    calendar = register_calendar(session, own.id or 0, ExternalCalendarCreate(
+        name="Kostroma", url="https://93.184.215.14/kostroma.ics"), SYSTEM)
     session.commit()
     return World(
         people=signed_in,
@@ -136,10 +169,12 @@ def world(session: Session) -> World:
              "foreign_partnership": foreign_partnership.id, "revoked_key_id": key.id,
              "event": event.id,
              "person": people["person"].id, "spare_person": people["spare"].id,
+             "regular_person": people["regular"].id,
              "minor_registration": registrations["minor"],
              "registration": registrations["regular"], "token": token.id,
              "endpoint": endpoint.id, "dead": dead.id, "search": search.id,
-             "third": third.id},
+             "third": third.id, "calendar": calendar.id, "guest": guest.id,
+             "item": item.id, "journey": journey.id, "family": family.id, **proposals},
         headers=headers,
     )
 
@@ -170,6 +205,8 @@ WRITES: list[tuple[str, str, str, dict[str, Any] | None, dict[str, int]]] = [
     ("create API key", "POST", "/api/v1/api-keys", {"name": "x", "role": "admin"},
      {"admin": 201, "coordinator": 403, "coordinator_elsewhere": 403, "partner": 403}),
     # A signed-in person lists the keys they made themselves (none here).
+    # A read, but of every write: the data audit (its own matrix: tests/audit).
+    ("read the data audit", "GET", "/api/v1/audit", None, _expect(200, 200, 200, 403)),
     ("list API keys", "GET", "/api/v1/api-keys", None,
      {"admin": 200, "coordinator": 403, "coordinator_elsewhere": 403, "partner": 403,
       "person:coordinator": 200, "person:coordinator_elsewhere": 200, "person:partner": 200}),
@@ -201,6 +238,22 @@ WRITES: list[tuple[str, str, str, dict[str, Any] | None, dict[str, int]]] = [
      _expect(200, 200, 403, 403)),
     ("cancel event", "POST", "/api/v1/events/{event}/cancel", {"reason": "rain"},
      _expect(200, 200, 403, 403)),
+    # Proposals between twins (tests/events/test_proposals.py has the whole matrix): the
+    # proposing city's coordinator proposes and withdraws, the host's answers. A city
+    # that is neither side cannot see the proposal (404); a partner system only reads.
+    ("propose an exchange to a twin", "POST", "/api/v1/event-proposals",
+     {"kind": "culture", "title": "Choir tour", "host_city_id": "{elsewhere}",
+      "proposer_city_id": "{own}", "starts_at": "2027-06-20T10:00",
+      "ends_at": "2027-06-22T18:00"}, _expect(201, 201, 403, 403)),
+    ("accept a proposal", "POST", "/api/v1/events/{proposal_to_own}/accept", {},
+     _expect(200, 200, 404, 403)),
+    ("counter a proposal", "POST", "/api/v1/events/{proposal_to_own}/counter",
+     {"starts_at": "2027-06-01T10:00", "ends_at": "2027-06-02T10:00"},
+     _expect(200, 200, 404, 403)),
+    ("decline a proposal", "POST", "/api/v1/events/{proposal_to_own}/decline",
+     {"reason": "full"}, _expect(200, 200, 404, 403)),
+    ("withdraw a proposal", "POST", "/api/v1/events/{proposal_by_own}/withdraw",
+     {"reason": "ill"}, _expect(200, 200, 404, 403)),
     ("create participant", "POST", "/api/v1/participants",
      {"full_name": "Anna", "home_city_id": "{own}"}, _expect(201, 201, 403, 201)),
     ("update participant", "PATCH", "/api/v1/participants/{person}", {"phone": "+7 4942 31"},
@@ -233,6 +286,15 @@ WRITES: list[tuple[str, str, str, dict[str, Any] | None, dict[str, int]]] = [
      _expect(204, 204, 404, 204)),
     ("rotate webhook secret", "POST", "/api/v1/webhook-endpoints/{endpoint}/rotate-secret",
      None, _expect(200, 200, 404, 200)),
+    # An admin must say whose delegation (422 without city_id); a CSV route sent JSON is
+    # 415 once past the gate. tests/participants/test_delegations.py does the rest.
+    ("upload a delegation", "POST", "/api/v1/events/{event}/delegations",
+     {"people": [{"full_name": "A", "role": "delegate"}]}, _expect(422, 201, 403, 201)),
+    ("upload a delegation as CSV", "POST", "/api/v1/events/{event}/delegations/csv", None,
+     _expect(415, 415, 415, 415)),
+    ("redeliver a webhook", "POST",
+     "/api/v1/webhook-endpoints/{endpoint}/deliveries/{dead}/redeliver", None,
+     _expect(201, 201, 404, 201)),
     # A city's search for a twin: its coordinators work it; its partner systems read it.
     ("open a twin search", "POST", "/api/v1/cities/{own}/twin-searches", {"countries": ["TM"]},
      _expect(201, 201, 403, 403)),
@@ -245,6 +307,50 @@ WRITES: list[tuple[str, str, str, dict[str, Any] | None, dict[str, int]]] = [
     ("propose to a candidate", "POST",
      "/api/v1/twin-searches/{search}/candidates/{spare}/propose", None,
      _expect(201, 201, 403, 403)),
+    # A city's mirrored calendars: its coordinators manage them (tests/mirrors).
+    ("register an external calendar", "POST", "/api/v1/cities/{own}/external-calendars",
+     {"name": "Mary", "url": "https://93.184.215.14/mary.ics"}, _expect(201, 201, 403, 403)),
+    ("poll an external calendar now", "POST", "/api/v1/external-calendars/{calendar}/poll",
+     None, _expect(202, 202, 404, 403)),
+    ("delete an external calendar", "DELETE", "/api/v1/external-calendars/{calendar}", None,
+     _expect(204, 204, 404, 403)),
+    # The exchange itself (tests/programme, tests/travel, tests/hosting, tests/documents
+    # have each part's whole matrix). The programme is the host's.
+    ("add a programme item", "POST", "/api/v1/events/{event}/programme",
+     {"title": "Concert", "starts_at": "2020-05-21T18:00", "ends_at": "2020-05-21T20:00"},
+     _expect(201, 201, 403, 403)),
+    ("change a programme item", "PATCH", "/api/v1/programme-items/{item}", {"title": "Hello"},
+     _expect(200, 200, 404, 403)),
+    ("remove a programme item", "DELETE", "/api/v1/programme-items/{item}", None,
+     _expect(204, 204, 404, 403)),
+    # Travel: the travellers' home city, its partner system included (here the host's).
+    ("record a journey", "POST", "/api/v1/events/{event}/journeys",
+     {"direction": "departure", "mode": "train", "from_place": "Kostroma",
+      "to_place": "Yaroslavl", "at": "2021-05-01T20:00", "traveller_ids": ["{regular_person}"]},
+     _expect(201, 201, 403, 201)),
+    ("change a journey", "PATCH", "/api/v1/journeys/{journey}", {"notes": "late"},
+     _expect(200, 200, 404, 200)),
+    ("delete a journey", "DELETE", "/api/v1/journeys/{journey}", None,
+     _expect(204, 204, 404, 204)),
+    # Host families are the host city's coordinators' (personal data).
+    ("add a host family", "POST", "/api/v1/cities/{own}/host-families",
+     {"household_name": "Petrov family", "places": 1}, _expect(201, 201, 403, 403)),
+    ("change a host family", "PATCH", "/api/v1/host-families/{family}", {"places": 3},
+     _expect(200, 200, 404, 404)),
+    ("delete a host family", "DELETE", "/api/v1/host-families/{family}", None,
+     _expect(204, 204, 404, 404)),
+    # A guest's needs are written by the guest's home city (Mary here: none of the callers).
+    ("record a guest's needs", "PUT", "/api/v1/events/{event}/guests/{guest}/needs",
+     {"diets": ["vegetarian"]}, _expect(200, 403, 404, 404)),
+    # Placement is the host's, at youth and school exchanges only (this one is not: 409).
+    ("propose a placement", "POST", "/api/v1/events/{event}/placement", {},
+     _expect(409, 409, 403, 403)),
+    ("confirm a placement", "PATCH", "/api/v1/events/{event}/placement",
+     {"status": "confirmed"}, _expect(409, 409, 403, 403)),
+    ("move a guest", "PUT", "/api/v1/events/{event}/placement/{guest}", {"family_id": "{family}"},
+     _expect(409, 409, 403, 403)),
+    ("set the letterhead", "PUT", "/api/v1/cities/{own}/letterhead",
+     {"office_name": "Kostroma City Administration"}, _expect(200, 200, 403, 403)),
 ]
 
 

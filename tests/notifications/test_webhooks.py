@@ -462,3 +462,53 @@ def test_registration_changes_reach_host_and_home_city(client, session, kostroma
         (first["id"], "cancelled"), (second["id"], "confirmed")]
     assert all("full_name" not in s and "email" not in s for s in seen)
     assert len(receiver.accepted()) == 8  # four changes, two cities
+
+
+# A partner's own delivery log ---------------------------------------------------------
+
+
+def test_a_partner_reads_its_endpoints_deliveries_and_redelivers_one(
+    client, session, make_key, make_city, kostroma, mary, kostroma_key, receiver, make_worker,
+    clock,
+):
+    partner = make_key(Role.partner, mary)
+    endpoint = register(client, partner, mary, receiver.url, types=["event.created"])
+    receiver.policy = fail_first(1, 503)
+    made = plan_event(client, kostroma_key, kostroma, [mary]).json()
+    worker = make_worker(worker_backoff_seconds=10)
+    worker.run_once()
+    clock.advance(minutes=5)
+    worker.run_once()
+
+    url = f"/api/v1/webhook-endpoints/{endpoint['id']}/deliveries"
+    log = client.get(url, headers=partner)
+    assert log.status_code == 200, log.text
+    (delivery,) = log.json()["items"]
+    assert delivery["status"] == "delivered" and delivery["topic"] == "event.created"
+    attempts = delivery["attempt_log"]
+    assert [(a["outcome"], a["response_status"]) for a in attempts] == [
+        ("failed", 503), ("delivered", 200)]
+    assert all(isinstance(a["duration_ms"], int) and a["duration_ms"] >= 0 for a in attempts)
+    assert client.get(url, params={"status": "dead"}, headers=partner).json()["total"] == 0
+
+    # Redelivered: the same payload, a new webhook-id, once at a time.
+    again = client.post(f"{url}/{delivery['id']}/redeliver", headers=partner)
+    assert again.status_code == 201, again.text
+    assert again.json()["status"] == "pending" and again.json()["id"] != delivery["id"]
+    assert_problem(client.post(f"{url}/{delivery['id']}/redeliver", headers=partner), 409)
+    receiver.policy = always(200)
+    assert worker.run_once() == 1
+    first, second = receiver.accepted()[-2:]
+    assert second.webhook_id != first.webhook_id
+    assert verify(endpoint["secret"], second) == verify(endpoint["secret"], first)
+    assert verify(endpoint["secret"], second)["data"]["id"] == made["id"]
+    assert client.get(url, headers=partner).json()["total"] == 2
+
+    # Nobody else's: another city's keys get 404, as if the endpoint did not exist.
+    stranger = make_key(Role.partner, kostroma)
+    assert_problem(client.get(url, headers=stranger), 404)
+    assert_problem(client.post(f"{url}/{delivery['id']}/redeliver", headers=stranger), 404)
+    own = register(client, stranger, kostroma, receiver.url, types=["event.created"])
+    other_url = f"/api/v1/webhook-endpoints/{own['id']}/deliveries"
+    assert_problem(client.post(f"{other_url}/{delivery['id']}/redeliver", headers=stranger), 404)
+    assert client.get(url, headers=make_key(Role.admin)).json()["total"] == 2

@@ -35,6 +35,8 @@ def test_invalid_contact_details(client, guest, guest_key):
         ("phone", "call me"),
         ("guardian_email", "x@"),
         ("birth_date", "2011-02-30"),
+        ("birth_date", 1296000000),
+        ("birth_date", "0"),
     ]:
         problem = assert_problem(new_person(client, guest_key, guest, **{field: value}), 422)
         assert problem["errors"][0]["loc"][-1] == field

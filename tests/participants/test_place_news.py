@@ -13,7 +13,7 @@ def test_people_hear_when_their_place_moves(
     event = make_event(host, [guest], kind="school_exchange", capacity=1, chaperone_ratio=5)
     adult = make_participant(guest, age=40, email="teacher@example.tm")
     kid = make_participant(guest, age=14, email=None, guardian_name="Aman",
-                           guardian_email="aman@example.tm")
+                           guardian_email="aman@example.tm", language="en")
     first = reg(client, guest_key, event, adult, "chaperone").json()
     waiting = reg(client, guest_key, event, kid, "student").json()
     assert (first["status"], waiting["status"]) == ("confirmed", "waitlisted")
@@ -23,17 +23,19 @@ def test_people_hear_when_their_place_moves(
                            headers=host_key | {"If-Match": "*"})
     assert patched.status_code == 200, patched.text
     make_worker().run_once()
-    (moved_up,) = smtp.sink.to("aman@example.tm")
+    waitlisted, moved_up = smtp.sink.to("aman@example.tm")
+    assert "waitlist, position 1" in waitlisted["Subject"]
     text = moved_up.get_body(("plain",)).get_content()
     assert "moved up from the waitlist" in text and "guardian's consent" in text
-    assert text.startswith("Dear guardian of ")
+    assert text.startswith("Dear parent or guardian of ")
 
     assert consent(client, guest_key, waiting, "Aman").json()["status"] == "confirmed"
     # The event is called off: everyone holding a place is told, with the reason.
     client.post(f"/api/v1/events/{event.id}/cancel", json={"reason": "storm"}, headers=host_key)
     make_worker().run_once()
-    cancelled = [m for m in smtp.sink.messages if "was cancelled" in
-                 m.get_body(("plain",)).get_content()]
-    assert {m["To"] for m in cancelled} == {"teacher@example.tm", "aman@example.tm"}
-    assert all("event cancelled: storm" in m.get_body(("plain",)).get_content()
-               for m in cancelled)
+    cancelled = [m for m in smtp.sink.messages if m["Subject"].endswith(
+        ("cancelled", "отменено"))]
+    # In each one's language: the teacher's city (Mary, TM) reads Russian by default.
+    assert {m["To"]: m["Subject"].rsplit(": ", 1)[1] for m in cancelled} == {
+        "teacher@example.tm": "отменено", "aman@example.tm": "cancelled"}
+    assert all("storm" in m.get_body(("plain",)).get_content() for m in cancelled)

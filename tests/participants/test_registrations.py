@@ -223,7 +223,41 @@ def test_readiness(client, host_key, guest_key, host, guest, make_event, make_pa
     assert body["confirmed"] == 1 and body["pending_consent"] == 2 and body["waitlisted"] == 1
     assert body["chaperones_missing"] == 0 and not body["ready"]
     assert len(body["without_contact"]) == 1
-    assert_problem(client.get(f"/api/v1/events/{event.id}/readiness", headers=guest_key), 403)
+    assert body["city_id"] is None
+
+
+def test_a_guest_city_reads_its_own_delegation_readiness(
+    client, host_key, guest_key, host, guest, make_city, make_partnership, make_key,
+    make_event, make_participant,
+):
+    """Each delegation is judged on its own people: the guest's minors need the
+    guest's chaperones; another guest's shortfall is not theirs to see."""
+    other = make_city("Gabrovo", "BG")
+    make_partnership(host, other)
+    other_key = make_key("coordinator", other)
+    event = make_event(host, [guest, other], kind="school_exchange", capacity=10)
+    reg(client, guest_key, event, make_participant(guest, age=40), "chaperone")
+    reg(client, guest_key, event, make_participant(guest, age=15), "student")
+    lonely = make_participant(other, age=15, full_name="Ivan Petrov")
+    reg(client, other_key, event, lonely, "student")
+    url = f"/api/v1/events/{event.id}/readiness"
+
+    mine = client.get(url, headers=guest_key).json()
+    assert mine["city_id"] == guest.id
+    assert mine["pending_consent"] == 1 and mine["confirmed"] == 1
+    assert mine["chaperones_missing"] == 0
+    assert all(p["name"] != "Ivan Petrov" for p in mine["problems"])
+    partner = client.get(url, headers=make_key("partner", guest)).json()
+    assert partner == mine
+
+    theirs = client.get(url, headers=other_key).json()
+    assert theirs["city_id"] == other.id and theirs["chaperones_missing"] == 1
+    # The host sees all, or one delegation on asking.
+    assert client.get(url, headers=host_key).json()["pending_consent"] == 2
+    assert client.get(url, params={"city_id": other.id}, headers=host_key).json() == theirs
+    # A guest asking for another delegation is refused, not silently answered.
+    assert_problem(client.get(url, params={"city_id": other.id}, headers=guest_key), 403)
+    assert client.get(url, params={"city_id": guest.id}, headers=guest_key).json() == mine
 
 
 @pytest.mark.parametrize("caller", ["anonymous", "other_city", "partner_of_guest"])

@@ -25,6 +25,8 @@ const FORWARD = {
   confirmed: ["confirmed", "completed"],
   completed: ["completed"],
   cancelled: ["cancelled"],
+  // Under negotiation: it moves by accept/counter/decline, not by this form.
+  proposed: ["proposed"],
 };
 // Partnerships in these states cannot carry an event.
 const NO_EVENTS = new Set(["ended", "suspended"]);

@@ -8,6 +8,7 @@ import {
   t, label, formatDateTime, formatDate, formatRange, currentLanguage, zoneName,
 } from "../i18n.js";
 import { showErrors, clearErrors, explain } from "../problems.js";
+import { negotiationCard } from "./negotiation.js";
 
 const STATUSES = ["confirmed", "pending_consent", "awaiting_chaperone", "waitlisted",
   "attended", "no_show", "cancelled"];
@@ -19,6 +20,8 @@ const STATUS_BADGE = {
 };
 const CHECKED_IN = ["attended", "no_show"];
 const SORTS = ["name", "city", "role", "status", "position"];
+// What the last move on this page did, said once the page is shown again.
+let flash = null;
 
 // ---------------------------------------------------------------------------
 // Shared with the printable list
@@ -174,7 +177,7 @@ function writeFilters(state) {
 
 function statusBadge(event) {
   const tone = { planned: "ok", confirmed: "ok", draft: "neutral", completed: "neutral",
-    cancelled: "danger" }[event.status] || "neutral";
+    cancelled: "danger", proposed: "warn" }[event.status] || "neutral";
   return h("span", { class: `badge ${tone}${event.status === "cancelled" ? " cancelled" : ""}` },
     label("event_status", event.status));
 }
@@ -630,7 +633,7 @@ function newPersonForm(state) {
 }
 
 function registerCard(state) {
-  if (state.event.status === "cancelled" || state.event.status === "completed") return null;
+  if (["cancelled", "completed", "proposed"].includes(state.event.status)) return null;
   if (!state.registrable.length) return null;
   return h("section", { class: "card", "aria-labelledby": "event-register" },
     h("h2", { id: "event-register" }, t("event.register_title")),
@@ -816,18 +819,30 @@ export async function render(ctx) {
 
   state.paint();
   state.paintFilters();
+  const negotiation = await negotiationCard({
+    event, cities, city: ctx.who?.role === "coordinator" ? ctx.homeCity : null, get: ctx.get,
+    signal: ctx.signal, refresh: (message) => { flash = message; return ctx.refresh(); },
+  });
+  const flashSlot = h("div", { class: "event-notice" });
+  if (flash) {
+    state.notify(flash, null, flashSlot);
+    flash = null;
+  }
 
   const cancelled = event.status === "cancelled";
+  // The host edits (a guest city would be refused); a proposal is negotiated, not
+  // edited: its dates move by counter-proposals.
+  const editable = state.runs && !cancelled && event.status !== "proposed";
   const body = h("section", { class: "event-page" },
     h("div", { class: "spread" },
       h("h1", { class: cancelled ? "cancelled" : null }, event.title),
       h("div", { class: "row" }, h("span", { class: `kind kind-${event.kind}` }, label("kind", event.kind)),
         statusBadge(event))),
     h("div", { class: "actions" },
-      cancelled ? null : h("a", { class: "button", href: `/console/events/${event.id}/edit` }, t("event.edit")),
+      editable ? h("a", { class: "button", href: `/console/events/${event.id}/edit` }, t("event.edit")) : null,
       h("a", { class: "button", href: `/console/events/${event.id}/list` }, t("event.print_list")),
       h("button", { type: "button", onclick: () => exportCsv(state) }, t("event.export_csv"))),
-    detailsSlot, readinessSlot,
+    flashSlot, negotiation, detailsSlot, readinessSlot,
     h("section", { class: "card", "aria-labelledby": "event-participants" },
       h("h2", { id: "event-participants" }, t("event.participants")),
       noticeSlot, filtersSlot, tableSlot),

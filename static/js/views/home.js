@@ -16,7 +16,7 @@ const NEXT_SHOWN = 6;
 const CHECKED = 20;
 const GOING_AHEAD = ["planned", "confirmed"];
 const STATUS_BADGE = { confirmed: "ok", planned: "neutral", draft: "warn", cancelled: "danger",
-  completed: "neutral" };
+  completed: "neutral", proposed: "warn" };
 
 
 /** When an event happens, in the city's zone; all-day events as days (they have no zone). */

@@ -1,0 +1,1 @@
+"""Host families, the guests' needs, and the placement of guests with families."""

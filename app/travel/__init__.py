@@ -1,0 +1,1 @@
+"""How each person (or group) arrives and leaves, and the travel board of an event."""
