@@ -8,7 +8,15 @@ import pytest
 import sqlalchemy.exc
 from fastapi.testclient import TestClient
 
+from app.main import create_app
 from tests.conftest import assert_problem
+
+
+@pytest.fixture
+def own_app():
+    """An app of the test's own, for the tests that add a route to it: the shared one
+    (``app``) must stay as it was built."""
+    return create_app()
 
 
 def test_unknown_path_is_problem_404(client):
@@ -40,12 +48,12 @@ def test_missing_key_is_problem_401(client):
     assert_problem(r, 401, contains="API key")
 
 
-def test_unexpected_error_is_a_500_without_internals(app, caplog):
-    @app.get("/boom")
+def test_unexpected_error_is_a_500_without_internals(own_app, caplog):
+    @own_app.get("/boom")
     def boom() -> None:
         raise RuntimeError("secret connection string postgres://u:p@db")
 
-    with TestClient(app, raise_server_exceptions=False) as c, caplog.at_level(logging.ERROR):
+    with TestClient(own_app, raise_server_exceptions=False) as c, caplog.at_level(logging.ERROR):
         r = c.get("/boom", headers={"X-Request-ID": "req-12345"})
     problem = assert_problem(r, 500)
     assert "secret" not in r.text and "Traceback" not in r.text
@@ -67,14 +75,14 @@ def test_id_beyond_the_integer_range_is_422_not_500(client):
         assert_problem(client.get(path), 422)
 
 
-def test_pool_exhaustion_is_503_with_retry_after(app):
+def test_pool_exhaustion_is_503_with_retry_after(own_app):
     import sqlalchemy.exc
 
-    @app.get("/busy")
+    @own_app.get("/busy")
     def busy() -> None:
         raise sqlalchemy.exc.TimeoutError("QueuePool limit reached")
 
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(own_app, raise_server_exceptions=False) as c:
         r = c.get("/busy")
     assert_problem(r, 503)
     assert r.headers["retry-after"] == "5"
@@ -87,7 +95,7 @@ def test_console_is_served(client):
 
 
 @pytest.mark.parametrize(("sqlstate", "status"), [("40P01", 409), ("40001", 409), ("57P01", 500)])
-def test_a_deadlock_is_a_409_to_retry_not_a_500(app, sqlstate, status):
+def test_a_deadlock_is_a_409_to_retry_not_a_500(own_app, sqlstate, status):
     """PostgreSQL aborts one of two transactions waiting on each other (a move of an
     event against a registration of one of its people, say): nothing was stored, and
     the caller is told to send it again. Other database failures stay 500s."""
@@ -98,11 +106,11 @@ def test_a_deadlock_is_a_409_to_retry_not_a_500(app, sqlstate, status):
     orig = Orig("deadlock detected")
     orig.sqlstate = sqlstate  # type: ignore[attr-defined]
 
-    @app.get("/deadlock")
+    @own_app.get("/deadlock")
     def deadlock() -> None:
         raise sqlalchemy.exc.OperationalError("UPDATE ...", {}, orig)
 
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(own_app, raise_server_exceptions=False) as client:
         response = client.get("/deadlock")
     assert_problem(response, status)
     if status == 409:
