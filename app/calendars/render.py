@@ -161,6 +161,11 @@ def _description(event: EventRecord, host: CityLabel, guests: Sequence[CityLabel
 _OCCURRENCE = re.compile(r"#([0-9]{8})(T[0-9]{6}Z?)?$")
 
 
+def event_uid(event_id: int, uid_domain: str) -> str:
+    """The UID of one of Twinplan's own events, the same in every feed and email."""
+    return f"twinplan-event-{event_id}@{uid_domain}"
+
+
 def _identity(event: EventRecord, uid_domain: str) -> bytes:
     """The UID, and RECURRENCE-ID for an occurrence of a mirrored recurring event.
 
@@ -169,7 +174,7 @@ def _identity(event: EventRecord, uid_domain: str) -> bytes:
     calendar sees one event, not two.
     """
     if event.external_uid is None:
-        return fold(f"UID:twinplan-event-{event.id}@{uid_domain}")
+        return fold(f"UID:{event_uid(event.id, uid_domain)}")
     found = _OCCURRENCE.search(event.external_uid)
     if found is None:
         return fold(f"UID:{event.external_uid}")

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Language
+from app.calendars.itip import event_messages
 from app.cities.models import City, Partnership
 from app.core.actors import SYSTEM, Actor
 from app.events.models import Event
@@ -30,7 +31,6 @@ from app.events.service import guest_ids_of
 from app.events.wallclock import in_zone
 from app.participants.models import HOLDING, Participant, Registration
 from app.participants.service import readiness
-from app.reminders import ics
 from app.reminders.plan import twin_cities_day_plan
 from app.reminders.recipients import Recipient
 from app.reminders.rules import Rules
@@ -294,7 +294,9 @@ def _event(session: Session, payload: dict[str, Any], recipients: Sequence[Recip
     if event.venue:
         about.append(f"Venue:  {event.venue}")
     subject = f"{event.title}: {_in(days)} ({_long_date(event.first_day)})"
-    calendar = ics.event_calendar(event, names.get(event.host_city_id), now)
+    # The feeds' own VEVENT (iTIP PUBLISH): a subscriber who also has the feed sees
+    # one event, at its current SEQUENCE.
+    calendar = event_messages(session, event, "PUBLISH")("")
     filename = f"event-{event.id}.ics"
     check = readiness(session, event.id, SYSTEM)
 
