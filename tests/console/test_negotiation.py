@@ -8,6 +8,8 @@ from itertools import count
 
 from playwright.sync_api import expect
 
+from tests.console.conftest import PHONE
+
 _serial = count(1)
 
 
@@ -116,3 +118,22 @@ def test_a_city_that_only_takes_part_reads_no_negotiation(console, world):
     negotiation = card(page)
     expect(negotiation.get_by_text("Waiting for Volgograd to answer.")).to_be_visible()
     expect(negotiation.get_by_role("button")).to_have_count(0)
+
+
+def test_the_negotiation_card_on_a_phone_in_russian(console, world):
+    event = propose(world)
+    client = world.api("volgograd")
+    client.patch("/api/v1/me", json={"language": "ru"})
+    try:
+        tab = console("volgograd", viewport=PHONE, locale="ru-RU")
+        page = tab.goto(f"/console/events/{event['id']}")
+        negotiation = page.get_by_role("region", name="Согласование")
+        expect(negotiation.get_by_text("Coventry: предложение")).to_be_visible()
+        expect(negotiation.get_by_text("Ваша очередь")).to_be_visible()
+        expect(negotiation.get_by_role("form", name="Предложить другие даты")).to_be_visible()
+        expect(negotiation.get_by_role("button", name="Принять")).to_be_visible()
+        tab.no_overflow()
+        tab.axe()
+        tab.snap("negotiation-ru")
+    finally:
+        client.patch("/api/v1/me", json={"language": "en"})
