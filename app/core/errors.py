@@ -25,6 +25,19 @@ PROBLEM_TYPE_BASE = "https://twinplan.example/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 # PostgreSQL's deadlock_detected and serialization_failure: retrying succeeds.
 TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+# The server takes no more connections (too_many_connections, its configuration
+# limit) or none yet (cannot_connect_now, while it starts).
+REFUSING_SQLSTATES = frozenset({"53300", "53400", "57P03"})
+
+
+def _refused_connection(exc: sqlalchemy.exc.OperationalError) -> bool:
+    """Whether the error is a connection that could not be opened, not a statement
+    that failed: SQLAlchemy gives a failed connect no statement (psycopg gives the
+    server's refusal at connect no SQLSTATE either), and a refusal may come as
+    one of ``REFUSING_SQLSTATES`` or a connection exception (class 08)."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return (exc.statement is None or sqlstate in REFUSING_SQLSTATES
+            or sqlstate.startswith("08"))
 
 
 class FieldError(BaseModel):
@@ -233,20 +246,15 @@ def install_error_handlers(app: FastAPI) -> None:
             headers = {**(headers or {}), "Allow": allow}
         return problem_response(request, exc.status_code, detail=detail, headers=headers)
 
+    def _unavailable(request: Request, why: str, detail: str) -> JSONResponse:
+        log.warning("%s (request_id=%s)", why, getattr(request.state, "request_id", None))
+        return problem_response(request, 503, slug="overloaded", title="Service busy",
+                                detail=detail, headers={"Retry-After": "5"})
+
     @app.exception_handler(sqlalchemy.exc.TimeoutError)
     async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
-        log.warning(
-            "no database connection free in time (request_id=%s)",
-            getattr(request.state, "request_id", None),
-        )
-        return problem_response(
-            request,
-            503,
-            slug="overloaded",
-            title="Service busy",
-            detail="All database connections are busy; try again in a few seconds.",
-            headers={"Retry-After": "5"},
-        )
+        return _unavailable(request, "no database connection free in time",
+                            "All database connections are busy; try again in a few seconds.")
 
     @app.exception_handler(sqlalchemy.exc.DataError)
     async def _data_error(request: Request, exc: Exception) -> JSONResponse:
@@ -274,6 +282,13 @@ def install_error_handlers(app: FastAPI) -> None:
                 "nothing was stored. Send the request again.",
                 headers={"Retry-After": "1"},
             )
+        # No connection to be had: the server refuses more (its or the role's limit),
+        # is starting or shutting down, or cannot be reached. Nothing was run; the
+        # same request in a moment may go through.
+        if _refused_connection(exc):
+            return _unavailable(request, f"the database refused a connection: {exc.orig}",
+                                "The database takes no more connections just now; "
+                                "try again in a few seconds.")
         return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)

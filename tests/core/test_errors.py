@@ -134,3 +134,26 @@ def test_a_population_beyond_the_column_is_422_not_500(client, admin, make_city)
                                             "timezone": "Europe/Moscow",
                                             "population": 2**40}, headers=admin)
     assert r.status_code == 422, r.text
+
+
+@pytest.mark.parametrize("sqlstate", [None, "53300", "57P03", "08006"])
+def test_a_refused_connection_is_a_503_to_retry(own_app, sqlstate):
+    """No connection could be opened (SQLAlchemy gives a failed connect no statement,
+    and psycopg its refusal no SQLSTATE), or the server said it takes no more: 503
+    with Retry-After, never 500. tests/core/test_database_refuses.py does it for real
+    on PostgreSQL."""
+
+    class Orig(Exception):
+        pass
+
+    orig = Orig("connection failed: FATAL: too many connections for role")
+    orig.sqlstate = sqlstate  # type: ignore[attr-defined]
+
+    @own_app.get("/refused")
+    def refused() -> None:
+        raise sqlalchemy.exc.OperationalError(None if sqlstate is None else "SELECT 1", {}, orig)
+
+    with TestClient(own_app, raise_server_exceptions=False) as client:
+        response = client.get("/refused")
+    assert_problem(response, 503, contains="try again")
+    assert response.headers["retry-after"] == "5"
