@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
@@ -25,7 +26,7 @@ from app.changelog.router import router as changelog_router
 from app.cities.router import router as cities_router
 from app.console import console_app
 from app.core import idempotency, ratelimit
-from app.core.db import SessionDep, get_engine
+from app.core.db import WRITE_METHODS, SessionDep, get_engine
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
 from app.core.logging import RequestIdMiddleware, configure_logging
@@ -86,12 +87,19 @@ async def idempotency_key(request: Request, session: SessionDep, actor: MaybeAct
     await idempotency.claim(request, session, actor)
 
 
-def rate_limit(request: Request, session: SessionDep, actor: MaybeActor) -> None:
+async def rate_limit(request: Request, session: SessionDep, actor: MaybeActor) -> None:
     """A write counts against its caller's limits (``app.core.ratelimit``); over one,
     429. After the Idempotency-Key's claim: a replayed answer is not counted, and
-    the count's commit is not the endpoint's work."""
-    with idempotency.outside_the_work(request, session):
-        ratelimit.admit_write(request, session, actor)
+    the count's commit is not the endpoint's work. A read is not counted, and costs
+    no trip to a worker thread."""
+    if request.method not in WRITE_METHODS:
+        return
+
+    def admit() -> None:
+        with idempotency.outside_the_work(request, session):
+            ratelimit.admit_write(request, session, actor)
+
+    await run_in_threadpool(admit)
 
 
 @asynccontextmanager

@@ -141,7 +141,7 @@ def check_csrf(request: Request, row: UserSession) -> None:
         )
 
 
-@also_authenticate
+@also_authenticate(lambda request: COOKIE in request.cookies)
 def session_cookie(request: Request, session: Session) -> Actor | None:
     """The signed-in person, if the request carries a live session cookie."""
     secret = request.cookies.get(COOKIE)

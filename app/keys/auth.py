@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -25,24 +26,45 @@ from app.keys.service import find_active_key
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer tp_...`")
 
 Authenticator = Callable[[Request, Session], Actor | None]
-_others: list[Authenticator] = []
+Carries = Callable[[Request], bool]
+_others: list[tuple[Carries, Authenticator]] = []
 
 
-def also_authenticate(authenticator: Authenticator) -> Authenticator:
-    """Register a credential tried, in order, when a request carries no Bearer key."""
-    _others.append(authenticator)
-    return authenticator
+def also_authenticate(carries: Carries) -> Callable[[Authenticator], Authenticator]:
+    """Register a credential tried, in order, when a request carries no Bearer key;
+    ``carries`` says, without the database, whether the request holds one at all
+    (a cookie by its name), so that an anonymous request is served without a
+    trip to a worker thread."""
+    def register(authenticator: Authenticator) -> Authenticator:
+        _others.append((carries, authenticator))
+        return authenticator
+    return register
 
 
-def optional_actor(
+async def optional_actor(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor | None:
+    """The caller, or None for an anonymous one. Runs on every request: an anonymous
+    one costs no database and no worker thread (each hop to a thread is a good part
+    of a cheap request's time: bench.throughput, /health)."""
     # HTTPBearer(auto_error=False) gives None for no header and for other schemes
     # (Basic, say): those callers go on to the other credentials, or are anonymous.
+    if credentials is None and not any(carries(request) for carries, _ in _others):
+        # Anonymous, but still someone: what it writes (a sign-in) is theirs, not the
+        # system's, and the session may have been bound by an earlier caller.
+        bind(session, replace(ANONYMOUS, address=_address(request)))
+        return None
+    return await run_in_threadpool(_look_up, request, session, credentials)
+
+
+def _look_up(request: Request, session: Session,
+             credentials: HTTPAuthorizationCredentials | None) -> Actor | None:
     if credentials is None:
-        for authenticate in _others:
+        for carries, authenticate in _others:
+            if not carries(request):
+                continue
             actor = authenticate(request, session)
             if actor is not None:
                 session.commit()  # as below: hold no connection while waiting
