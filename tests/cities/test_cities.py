@@ -119,3 +119,28 @@ def test_duplicate_wikidata_id_is_409(client, admin, make_city):
     r = client.post("/api/v1/cities", json={"name": "Aşgabat", "country_code": "TM",
                                             "wikidata_id": "Q23438"}, headers=admin)
     assert_problem(r, 409, contains="Q23438")
+
+
+def test_partners_come_in_name_order_page_by_page(client, make_city, make_partnership):
+    """The order is the names' (accents and case folded), on either side of the
+    twinning; pages split it without losing or repeating anyone, and a status
+    filter counts only what it keeps."""
+    hub = make_city("Kostroma")
+    names = ["Zlín", "évian-les-Bains", "Ávila", "bath", "Eger", "Ávila"]
+    for i, name in enumerate(names):
+        other = make_city(name, "FR")
+        if i % 2:
+            make_partnership(other, hub)  # the hub on the other side
+        else:
+            make_partnership(hub, other, status="suspended" if name == "Eger" else "active")
+    url = f"/api/v1/cities/{hub.id}/partners"
+    whole = client.get(url, params={"limit": 100}).json()
+    assert [p["city"]["name"] for p in whole["items"]] == [
+        "Ávila", "Ávila", "bath", "Eger", "évian-les-Bains", "Zlín"]
+    assert whole["total"] == 6
+    pages = [client.get(url, params={"limit": 2, "offset": o}).json() for o in (0, 2, 4, 6)]
+    assert [p["partnership_id"] for page in pages for p in page["items"]] == [
+        p["partnership_id"] for p in whole["items"]]
+    assert {page["total"] for page in pages} == {6} and pages[-1]["items"] == []
+    active = client.get(url, params={"status": "active"}).json()
+    assert active["total"] == 5 and "Eger" not in [p["city"]["name"] for p in active["items"]]
