@@ -316,7 +316,7 @@ def worker_rss_mib(pid: int) -> list[float]:
         except OSError:
             continue
         found = re.search(r"VmRSS:\s+(\d+) kB", status)
-        if found and "multiprocessing" not in Path(f"/proc/{p}/cmdline").read_text():
+        if found and "resource_tracker" not in Path(f"/proc/{p}/cmdline").read_text():
             out.append(int(found.group(1)) / 1024)
     return out
 
