@@ -25,10 +25,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-
-from ortools.sat.python import cp_model
+from typing import TYPE_CHECKING
 
 from app.hosting.models import ALLERGY_DIETS, Allergy, Diet
+
+if TYPE_CHECKING:
+    # Imported where a placement is solved: OR-Tools brings numpy and pandas, about
+    # 100 MiB and seconds of start-up that every server worker would pay for a
+    # model it builds only when a coordinator asks for a placement.
+    from ortools.sat.python import cp_model
 
 # Weights of the soft rules.
 LANGUAGE_WEIGHT = 4
@@ -252,6 +257,8 @@ def _build(guests: Sequence[Guest], families: Sequence[Family], rules: Rules,
            candidates: Mapping[int, list[int]], *, partial: bool) -> _Model:
     """The hard rules as a CP-SAT model. ``partial``: a guest may stay unplaced
     (the model that finds who cannot be placed); otherwise each is placed."""
+    from ortools.sat.python import cp_model
+
     model = cp_model.CpModel()
     x = {(g.id, f): model.new_bool_var(f"x_{g.id}_{f}")
          for g in guests for f in candidates[g.id]}
@@ -340,6 +347,8 @@ def _objective(m: _Model, guests: Sequence[Guest], families: Sequence[Family],
 
 
 def _solver(rules: Rules) -> cp_model.CpSolver:
+    from ortools.sat.python import cp_model
+
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = rules.time_limit_seconds
     solver.parameters.num_workers = 1
@@ -364,6 +373,8 @@ def solve(guests: Sequence[Guest], families: Sequence[Family], rules: Rules,
     _objective(m, guests, families, previous or {})
     solver = _solver(rules)
     status = solver.solve(m.model)
+    from ortools.sat.python import cp_model
+
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         assignment = {g: f for (g, f), var in m.x.items() if solver.boolean_value(var)}
         return Outcome(assignment=assignment,

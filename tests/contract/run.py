@@ -138,7 +138,7 @@ def server(env: dict[str, str], log_path: Path) -> Iterator[str]:
                                 env=env | {"TWINPLAN_PUBLIC_BASE_URL": base},
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_until_up(f"{base}/health", proc, log)
+            wait_until_up(f"{base}/health", proc, log, seconds=180)
             yield base
         finally:
             stop(proc)
