@@ -8,16 +8,25 @@ The score is linear: a sum of feature values times learnt weights, so every
 score splits into reasons (``Reason.weight``) that add up to it. The features
 of a pair (u, v), v the candidate:
 
-* shared twins: log(1 + common twins) and Adamic-Adar (common twins, each
-  counted 1/log of its own number of twins);
-* twins of twins: log(1 + paths of length 3 from u to v);
+* shared twins: log(1 + common twins), Adamic-Adar (common twins, each
+  counted 1/log of its own number of twins), resource allocation (each counted
+  1/its number of twins) and the cosine (common / sqrt(twins of u x twins of v));
+* twins of twins: log(1 + paths of length 3 from u to v), and the same paths
+  with each step shared out over the twins it could have gone to;
 * country pair: log P(country of v | country of u), how often the twinnings
   of u's country go to v's, smoothed towards the share of v's country in all
   twinnings; and whether both are in the same country;
-* popularity: log(1 + v's twins);
+* popularity: log(1 + v's twins), and one weight per class of v's number of twins
+  (none, 1, 2-3, ... 32 and more): a city of the network without a known twin has
+  its twinnings among those not known yet, so "has no twins yet" weighs for it;
+* alike: v has about as many twins as u's twins have, and v's twins about as many
+  as u has (minus the gap, log scale);
 * v's twins in u's country, v's twins within 200 km of u, u's twins within
-  200 km of v (log(1 + count) each): "its region already twins with yours";
-* distance, in bands (under 50 km ... over 10,000 km), one weight per band;
+  200 km of v (log(1 + count) each): "already twinned near you";
+* region: log(1 + twinnings between the cities within 50 km of u, u too, and those
+  within 50 km of v, v too): "its region already twins with yours";
+* distance, in bands (under 50 km ... over 10,000 km), one weight per band; and how
+  far u is from v against how far v's twins typically are from it (log km);
 * population: minus |ln(pop u / pop v)|, when both are known.
 
 The weights are fitted as a conditional logit (softmax over candidates), the
@@ -44,11 +53,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-FORMAT = 1
+FORMAT = 2
 EARTH_KM = 6371.0088
 NEAR_KM = 200.0
+REGION_KM = 50.0
 DISTANCE_BANDS = (50.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0)
 NEAR_COS = math.cos(NEAR_KM / EARTH_KM)
+REGION_COS = math.cos(REGION_KM / EARTH_KM)
+# Candidates by their number of twins: 0, 1, 2-3, 4-7, 8-15, 16-31, 32 and more.
+TWIN_CLASSES = (1, 2, 4, 8, 16, 32)
+KM_FLOOR = 10.0  # distances are compared on a log scale, log(km + KM_FLOOR)
 BAND_COS = -np.cos(np.array(DISTANCE_BANDS) / EARTH_KM)  # ascending, for searchsorted
 HOLDOUT = 0.15
 NEGATIVES = 100
@@ -64,6 +78,9 @@ FEATURES = (
     "popular", "twins_in_country", "nearby_twins", "near_your_twins", "population", "hub_pair",
     "country_share",
     *(f"distance_{i}" for i in range(len(DISTANCE_BANDS) + 1)),
+    "resource_allocation", "cosine", "paths3_spread",
+    *(f"twins_{i}" for i in range(len(TWIN_CLASSES) + 1)),
+    "size_like_your_twins", "twins_like_you", "distance_like_its_twins", "region",
 )
 F = {name: i for i, name in enumerate(FEATURES)}
 # The reason each feature's contribution is told under.
@@ -75,18 +92,28 @@ REASON_OF = {
     "near_your_twins": "near_your_twins", "population": "population",
     "hub_pair": "popular", "country_share": "popular",
     **{f"distance_{i}": "distance" for i in range(len(DISTANCE_BANDS) + 1)},
+    "resource_allocation": "shared_twins", "cosine": "shared_twins",
+    "paths3_spread": "twins_of_twins",
+    **{f"twins_{i}": "popular" for i in range(len(TWIN_CLASSES) + 1)},
+    "size_like_your_twins": "alike", "twins_like_you": "alike",
+    "distance_like_its_twins": "usual_distance",
+    "region": "region",
 }
 # A network too small to learn from (under MIN_LINKS_TO_LEARN links, as in tests or a new
 # installation) is ranked with the weights learnt from the Wikidata snapshot
 # (`python -m bench.candidates` prints them).
 MIN_LINKS_TO_LEARN = 500
 DEFAULT_WEIGHTS = {
-    "shared_twins": 1.36, "adamic_adar": -0.12, "paths3": 1.11, "country_pair": 0.48,
-    "twins_countries": -0.12, "same_country": -1.06, "popular": 0.04, "twins_in_country": -0.19,
-    "nearby_twins": 0.07, "near_your_twins": 0.13, "population": 0.0, "hub_pair": 0.07,
-    "country_share": 0.25, "distance_0": 2.61, "distance_1": 2.1, "distance_2": 1.32,
-    "distance_3": 0.16, "distance_4": 0.15, "distance_5": -0.17, "distance_6": -0.55,
-    "distance_7": -0.84,
+    "shared_twins": 0.33, "adamic_adar": -1.54, "paths3": 0.63, "country_pair": 0.43,
+    "twins_countries": -0.13, "same_country": -1.11, "popular": 1.33,
+    "twins_in_country": -0.31, "nearby_twins": -0.2, "near_your_twins": -0.11,
+    "population": 0.0, "hub_pair": -0.27, "country_share": 0.29, "distance_0": 2.63,
+    "distance_1": 2.33, "distance_2": 1.44, "distance_3": 0.21, "distance_4": 0.14,
+    "distance_5": -0.29, "distance_6": -0.56, "distance_7": -0.84, "resource_allocation": 2.76,
+    "cosine": 4.14, "paths3_spread": 1.92, "twins_0": 1.98, "twins_1": -0.22, "twins_2": -0.19,
+    "twins_3": -0.26, "twins_4": -0.26, "twins_5": -0.59, "twins_6": -0.87,
+    "size_like_your_twins": 0.56, "twins_like_you": 0.7, "distance_like_its_twins": 0.42,
+    "region": 0.95,
 }
 REASON_CODES = tuple(dict.fromkeys(REASON_OF.values()))
 REASON_EPSILON = 1e-3
@@ -149,7 +176,8 @@ def _unit_vectors(lat: FloatArray, lon: FloatArray) -> FloatArray:
 class _Graph:
     """The arrays the features are computed from: one network of links over the nodes."""
 
-    def __init__(self, n: int, edges: IntArray, country: IntArray, n_countries: int) -> None:
+    def __init__(self, n: int, edges: IntArray, country: IntArray, n_countries: int,
+                 xyz: FloatArray, has_coords: NDArray[np.bool_]) -> None:
         self.n = n
         both = np.concatenate([edges, edges[:, ::-1]]) if len(edges) else np.zeros((0, 2), int)
         order = np.lexsort((both[:, 1], both[:, 0]))
@@ -180,6 +208,20 @@ class _Graph:
         mass = np.bincount(country, weights=self.deg + 1.0, minlength=n_countries)
         self.log_lift: FloatArray = np.log(n / np.maximum(cities, 1.0))
         self.log_share: FloatArray = np.log((self.deg + 1.0) * cities[country] / mass[country])
+        self.twin_class: IntArray = np.searchsorted(TWIN_CLASSES, self.deg, side="right")
+        # The typical number of twins of a city's twins (log scale, one pseudo-twin of the
+        # network's average), and the typical distance to its twins (log km).
+        self.mean_log1p_deg = float(self.log1p_deg.mean()) if n else 0.0
+        self.twins_log1p_deg: FloatArray = (
+            self.spread(self.log1p_deg) + self.mean_log1p_deg) / (self.deg + 1.0)
+        placed = has_coords[self.rows] & has_coords[self.indices]
+        cos = np.einsum("ij,ij->i", xyz[self.rows], xyz[self.indices])
+        log_km = np.log(np.arccos(np.clip(cos, -1.0, 1.0)) * EARTH_KM + KM_FLOOR)
+        self.placed_twins: FloatArray = np.asarray(np.bincount(
+            self.rows, weights=placed.astype(float), minlength=n), dtype=np.float64)
+        self.twins_log_km: FloatArray = np.bincount(
+            self.rows, weights=np.where(placed, log_km, 0.0), minlength=n
+        ) / np.maximum(self.placed_twins, 1.0)
 
     def twins(self, u: int) -> IntArray:
         return self.indices[self.indptr[u]:self.indptr[u + 1]]
@@ -213,7 +255,11 @@ class Model:
         pop = np.array([np.nan if not nd.population else nd.population for nd in self.nodes],
                        dtype=float)
         self.log_pop = np.log(pop)
-        self.graph = _Graph(self.n, edges, self.country, len(codes))
+        self._near: tuple[IntArray, IntArray] | None = None
+        self.graph = self._graph(edges)
+
+    def _graph(self, edges: IntArray) -> _Graph:
+        return _Graph(self.n, edges, self.country, len(self.countries), self.xyz, self.has_coords)
 
     # Building -------------------------------------------------------------------------
 
@@ -229,7 +275,7 @@ class Model:
             model.meta = {"trained_on": 0}
             return model
         hidden = rng.random(len(edges)) < HOLDOUT
-        model.graph = _Graph(model.n, edges[~hidden], model.country, len(model.countries))
+        model.graph = model._graph(edges[~hidden])
         queries = np.concatenate([edges[hidden], edges[hidden][:, ::-1]])
         if len(queries) > MAX_QUERIES:
             queries = queries[rng.choice(len(queries), MAX_QUERIES, replace=False)]
@@ -261,7 +307,7 @@ class Model:
                 np.zeros(1 + len(hard)), np.full(len(sampled), np.log(len(pool) / len(sampled)))]))
         model.weights = _conditional_logit(np.stack(rows), np.stack(offsets))
         model.meta = {"trained_on": len(rows)}
-        model.graph = _Graph(model.n, edges, model.country, len(model.countries))
+        model.graph = model._graph(edges)
         return model
 
     def to_bytes(self) -> bytes:
@@ -310,7 +356,15 @@ class Model:
         the weights already learnt, until the next build takes it in."""
         if node.id in self.index:
             return self
-        return Model([*self.nodes, node], self.edges, self.weights, self.meta)
+        bigger = Model([*self.nodes, node], self.edges, self.weights, self.meta)
+        if self._near is not None:  # the new city's neighbours, not everyone's again
+            rows, cols = self._near
+            new = self.n
+            close = np.flatnonzero(bigger.xyz[:new] @ bigger.xyz[new] > REGION_COS)
+            close = close[self.has_coords[close]] if bigger.has_coords[new] else close[:0]
+            bigger._near = (np.concatenate([rows, close, np.full(len(close), new)]),
+                            np.concatenate([cols, np.full(len(close), new), close]))
+        return bigger
 
     def scores(self, city_id: int) -> FloatArray:
         """Every node's score for the city (the bench's whole ranking)."""
@@ -346,6 +400,19 @@ class Model:
             mark[twins] = g.aa_weight[twins]
             X[:, F["adamic_adar"]] = g.spread(mark)
             X[:, F["paths3"]] = np.log1p(g.spread(common))
+            # Resource allocation: each shared twin counts 1 / its number of twins.
+            mark[twins] = 1.0 / g.deg[twins]
+            spread = g.spread(mark)
+            X[:, F["resource_allocation"]] = np.log1p(5.0 * spread)
+            X[:, F["cosine"]] = common / np.sqrt(np.maximum(g.deg, 1) * len(twins))
+            X[:, F["paths3_spread"]] = np.log1p(10.0 * g.spread(spread / np.maximum(g.deg, 1)))
+        X[np.arange(n), F["twins_0"] + g.twin_class] = 1.0
+        # Alike: the candidate has about as many twins as u's twins have, and its twins
+        # about as many as u has (log scale).
+        ld = g.log1p_deg
+        typical = (ld[twins].sum() + g.mean_log1p_deg) / (len(twins) + 1.0)
+        X[:, F["size_like_your_twins"]] = -np.abs(ld - typical)
+        X[:, F["twins_like_you"]] = -np.abs(g.twins_log1p_deg - ld[u])
         cu = self.country[u]
         if self.known_country[u]:
             X[:, F["country_pair"]] = (g.log_country_pair[cu] + g.log_lift)[self.country]
@@ -377,10 +444,42 @@ class Model:
             rows = np.flatnonzero(self.has_coords)
             band = np.searchsorted(BAND_COS, -cos[rows])
             X[rows, F["distance_0"] + band] = 1.0
+            # As far from u as v's twins usually are from v (log km), weighed by how many
+            # twins that "usually" stands on (k / (k + 1)).
+            log_km = np.log(np.arccos(np.clip(cos, -1.0, 1.0)) * EARTH_KM + KM_FLOOR)
+            k_v = g.placed_twins[rows]
+            X[rows, F["distance_like_its_twins"]] = \
+                -np.abs(log_km[rows] - g.twins_log_km[rows]) * k_v / (k_v + 1.0)
+            X[:, F["region"]] = np.log1p(self._region(u))
         if not np.isnan(self.log_pop[u]):
             gap = -np.abs(self.log_pop - self.log_pop[u])
             X[:, F["population"]] = np.nan_to_num(gap, nan=0.0)
         return X
+
+    def _neighbours(self) -> tuple[IntArray, IntArray]:
+        """Every ordered pair of distinct placed cities within REGION_KM of each other,
+        found once per model (a few tenths of a second at 5,500 cities)."""
+        if self._near is None:
+            placed = np.flatnonzero(self.has_coords)
+            rows, cols = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+            for start in range(0, len(placed), 128):
+                block = placed[start:start + 128]
+                i, j = np.nonzero(self.xyz[block] @ self.xyz[placed].T > REGION_COS)
+                keep = block[i] != placed[j]
+                rows.append(block[i][keep])
+                cols.append(placed[j][keep])
+            self._near = (np.concatenate(rows), np.concatenate(cols))
+        return self._near
+
+    def _region(self, u: int) -> FloatArray:
+        """For every city v: the twinnings between cities within REGION_KM of u (u too) and
+        cities within REGION_KM of v (v too)."""
+        rows, cols = self._neighbours()
+        around = np.zeros(self.n)
+        around[cols[rows == u]] = 1.0
+        around[u] = 1.0
+        reach = self.graph.spread(around)  # for each city, its twins around u
+        return reach + np.bincount(rows, weights=reach[cols], minlength=self.n)
 
     def _km(self, cities: IntArray, to: int) -> FloatArray:
         """Great-circle kilometres from each of ``cities`` to the city ``to``."""
@@ -439,7 +538,36 @@ class Model:
         elif code == "popular":
             count = int(g.deg[v])
             params = {"count": count}
-            text = f"has {count} twin{'s' if count != 1 else ''}"
+            text = "has no twins yet" if count == 0 else \
+                f"has {count} twin{'s' if count != 1 else ''}"
+        elif code == "alike":
+            twins = g.twins(u)
+            yours = math.expm1((g.log1p_deg[twins].sum() + g.mean_log1p_deg) / (len(twins) + 1))
+            its = math.expm1(float(g.twins_log1p_deg[v]))
+            count, own = int(g.deg[v]), int(g.deg[u])
+            params = {"count": count, "your_twins_have": round(yours, 1), "city": src.name,
+                      "city_count": own, "its_twins_have": round(its, 1)}
+            text = (f"has {count} twin{'s' if count != 1 else ''}, {src.name}'s twins about "
+                    f"{yours:.0f}" if len(twins) else
+                    f"has {count} twin{'s' if count != 1 else ''}") + \
+                (f"; its twins have about {its:.0f}, {src.name} {own}" if g.deg[v] else "")
+        elif code == "usual_distance":
+            theirs = g.twins(v)[self.has_coords[g.twins(v)]]
+            km_apart = _round_km(float(self._km(np.array([u]), v)[0]))
+            typical = _typical_km(self._km(theirs, v)) if len(theirs) else 0
+            params = {"km": km_apart, "its_twins_km": typical}
+            text = f"its twins are typically {typical:,} km from it, {src.name} {km_apart:,} km"
+        elif code == "region":
+            around_u = self.xyz @ self.xyz[u] > REGION_COS
+            around_v = self.xyz @ self.xyz[v] > REGION_COS
+            for around, city in ((around_u, u), (around_v, v)):
+                around &= self.has_coords
+                around[city] = True
+            count = int((around_u[g.rows] & around_v[g.indices]).sum())
+            params = {"count": count, "km": int(REGION_KM), "city": src.name}
+            many = {0: "no twinnings", 1: "one twinning"}.get(count, f"{count:,} twinnings")
+            text = (f"cities within {int(REGION_KM)} km of {src.name} and of {dst.name} "
+                    f"have {many}")
         elif code == "twins_in_country":
             mask = self.country[g.twins(v)] == self.country[u]
             count = int(mask.sum())
@@ -476,6 +604,11 @@ class Model:
         else:  # pragma: no cover - every code in REASON_OF has its words above
             raise ValueError(code)
         return Reason(code=code, weight=round(weight, 6), params=params, text=text)
+
+
+def _typical_km(km: FloatArray) -> int:
+    """The typical of some distances, as the features see it (mean of log(km + floor))."""
+    return _round_km(float(np.exp(np.log(km + KM_FLOOR).mean()) - KM_FLOOR))
 
 
 def _round_km(km: float) -> int:

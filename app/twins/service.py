@@ -54,7 +54,7 @@ from app.core.actors import Actor
 from app.core.errors import AppError, Conflict, Forbidden, NotFound, Unprocessable
 from app.core.pagination import Page, PageParams, paginate
 from app.twins import policy
-from app.twins.model import Candidate, Model, Node
+from app.twins.model import FORMAT, Candidate, Model, Node
 from app.twins.models import (
     CANDIDATE_TRANSITIONS,
     SEARCH_TRANSITIONS,
@@ -124,14 +124,16 @@ def _stamp(value: Any) -> str:
 def network_fingerprint(session: Session) -> str:
     """How many cities and partnerships there are and when each last changed: any
     change a model would learn from (a city added, moved or deleted, a twinning
-    created or its status changed) changes it. One query."""
+    created or its status changed) changes it; so does a new model format (the
+    stored model is then rebuilt, not served). One query."""
     cities = columns(func.count()).select_from(City).scalar_subquery()
     city_changed = columns(func.max(col(City.updated_at))).scalar_subquery()
     partnerships = columns(func.count()).select_from(Partnership).scalar_subquery()
     partnership_changed = columns(func.max(col(Partnership.updated_at))).scalar_subquery()
     n, changed, m, p_changed = session.execute(
         columns(cities, city_changed, partnerships, partnership_changed)).one()
-    return f"cities {n} {_stamp(changed)}; partnerships {m} {_stamp(p_changed)}"
+    return (f"model {FORMAT}; cities {n} {_stamp(changed)}; "
+            f"partnerships {m} {_stamp(p_changed)}")
 
 
 def node_of(city: City) -> Node:
@@ -272,8 +274,11 @@ def current_model(session: Session) -> LoadedModel:
             ).first()
             if payload is None:
                 continue
-            _loaded = LoadedModel(id=model_id, built_at=built_at,
-                                  model=Model.from_bytes(payload))
+            try:
+                model = Model.from_bytes(payload)
+            except ValueError:  # an older format: the worker rebuilds it (fingerprint)
+                raise ModelNotReady() from None
+            _loaded = LoadedModel(id=model_id, built_at=built_at, model=model)
             return _loaded
     raise ModelNotReady()
 

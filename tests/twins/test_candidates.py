@@ -287,3 +287,26 @@ def test_a_city_deleted_since_the_build_is_left_out(
     after = candidates(client, kostroma, limit=first)
     assert "Sharya" not in names(after)
     assert names(after) == [n for n in everyone if n != "Sharya"][:first]
+
+
+def test_a_model_of_an_older_format_is_rebuilt_not_served(
+    client: TestClient, session: Session, built: dict[str, City]
+) -> None:
+    import json
+    import zlib
+
+    stored = session.exec(select(CandidateModel)).one()
+    payload = json.loads(zlib.decompress(stored.payload))
+    payload["format"] -= 1
+    stored.payload = zlib.compress(json.dumps(payload).encode())
+    stored.fingerprint = stored.fingerprint.replace(
+        f"model {payload['format'] + 1};", f"model {payload['format']};")
+    session.add(stored)
+    session.commit()
+    response = client.get(f"/api/v1/cities/{built['Kostroma'].id}/candidates")
+    assert_problem(response, 503)
+    assert response.headers["Retry-After"] == str(service.MODEL_RETRY_AFTER)
+    assert service.is_stale(session)  # the worker's next look rebuilds it
+    assert service.rebuild_if_stale(session)
+    session.commit()
+    assert candidates(client, built["Kostroma"])["items"]

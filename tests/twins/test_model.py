@@ -179,3 +179,47 @@ def test_on_the_real_network_the_model_beats_adamic_adar() -> None:
     _, aa10, aa_mrr = evaluate(heur.methods()["Adamic-Adar"], queries, heur, tiebreak)
     _, mine10, mine_mrr = evaluate(model.scores, queries, heur, tiebreak)
     assert mine10 > aa10 and mine_mrr > aa_mrr
+
+
+# Tutayev, 30 km from Yaroslavl (which twins with Mary and Balkanabat), has no twins.
+TUTAYEV = Node(id=20, name="Tutayev", country="RU", lat=57.88, lon=39.53)
+
+
+def test_region_alike_and_usual_distance_reasons() -> None:
+    m = Model.fit([*nodes(), TUTAYEV], LINKS)
+    mary = next(c for c in m.rank(20, limit=20) if c.city_id == 5)
+    by_code = {r.code: r for r in mary.reasons}
+    region = by_code["region"]
+    assert region.params == {"count": 1, "km": 50, "city": "Tutayev"}
+    assert region.text == "cities within 50 km of Tutayev and of Mary have one twinning"
+    assert region.weight > 0
+    alike = by_code["alike"]
+    assert alike.params["count"] == 2 and alike.params["city_count"] == 0
+    assert alike.text.startswith("has 2 twins; its twins have about ")
+    assert alike.text.endswith(", Tutayev 0")
+    usual = by_code["usual_distance"]
+    assert usual.params == {"km": 2800, "its_twins_km": 2800}
+    assert usual.text == "its twins are typically 2,800 km from it, Tutayev 2,800 km"
+    # Kiel is not near Yaroslavl or Tutayev: no region reason.
+    kiel = next(c for c in m.rank(20, limit=20) if c.city_id == 2)
+    assert "region" not in {r.code for r in kiel.reasons}
+
+
+def test_a_city_without_twins_is_told_so() -> None:
+    m = Model.fit([*nodes(), TUTAYEV], LINKS)
+    tutayev = next(c for c in m.rank(1, limit=20) if c.city_id == 20)
+    popular = next(r for r in tutayev.reasons if r.code == "popular")
+    assert popular.params == {"count": 0} and popular.text == "has no twins yet"
+    alike = next(r for r in tutayev.reasons if r.code == "alike")
+    assert alike.text == "has 0 twins, Kostroma's twins about 2"
+
+
+def test_a_city_added_later_ranks_as_if_built_with_it() -> None:
+    m = Model.fit(nodes(), LINKS)
+    m.rank(10)  # finds the neighbours, which with_node then extends
+    later = m.with_node(TUTAYEV)
+    built = Model.fit([*nodes(), TUTAYEV], LINKS)
+    for city in (20, 10, 5):
+        a, b = later.rank(city, limit=20), built.rank(city, limit=20)
+        assert ids(a) == ids(b)
+        assert [c.score for c in a] == pytest.approx([c.score for c in b], abs=1e-9)
