@@ -468,3 +468,19 @@ def audit_query(actor: Actor) -> Any:
     if scope is not None:
         query = query.where(AccessEvent.city_id == scope)
     return query
+
+
+def coordinators_of(session: Session, city_id: int) -> list[User]:
+    """The accounts of the city's coordinators (active memberships, enabled
+    accounts), oldest account first."""
+    return list(session.exec(
+        select(User)
+        .join(Membership, col(Membership.user_id) == User.id)
+        .where(
+            Membership.role == Role.coordinator,
+            Membership.city_id == city_id,
+            col(Membership.revoked_at).is_(None),
+            col(User.disabled_at).is_(None),
+        )
+        .order_by(col(User.id))
+    ).all())

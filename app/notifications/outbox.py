@@ -16,11 +16,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.accounts.changes import AccountMail
-from app.accounts.models import Language, Membership, User
+from app.accounts.models import Language
+from app.accounts.service import coordinators_of
 from app.changelog import service as changelog
 from app.cities.models import City
 from app.core import changes, clock
-from app.core.actors import Role
 from app.core.settings import get_settings
 from app.events.changes import EventChanged, ProposalMoved
 from app.notifications.models import (
@@ -243,21 +243,6 @@ _RU_ACTIONS = {"proposed": "предложение", "countered": "встреч�
                "accepted": "принято", "declined": "отклонено", "withdrawn": "отозвано"}
 
 
-def _coordinators(session: Session, city_id: int) -> list[User]:
-    """The accounts of the city's coordinators (active memberships, enabled accounts)."""
-    return list(session.exec(
-        select(User)
-        .join(Membership, col(Membership.user_id) == User.id)
-        .where(
-            Membership.role == Role.coordinator,
-            Membership.city_id == city_id,
-            col(Membership.revoked_at).is_(None),
-            col(User.disabled_at).is_(None),
-        )
-        .order_by(col(User.id))
-    ).all())
-
-
 def _proposal_mail(
     move: ProposalMoved, language: Language, names: dict[int, str]
 ) -> dict[str, str]:
@@ -302,7 +287,7 @@ def tell_the_other_side(move: ProposalMoved, session: Session) -> None:
         if c.id is not None
     }
     written: dict[Language, dict[str, str]] = {}
-    for user in _coordinators(session, move.to_city_id):
+    for user in coordinators_of(session, move.to_city_id):
         try:
             language = Language(user.language)
         except ValueError:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
 from app.accounts.models import Language, Membership, User, normalized_email
+from app.accounts.service import coordinators_of
 from app.core import clock
 from app.core.actors import Actor, Role
 from app.core.errors import Forbidden
@@ -73,21 +74,6 @@ def cities_with_coordinators(session: Session) -> set[int]:
         .distinct()
     ).all()
     return {city_id for city_id in rows if city_id is not None}
-
-
-def coordinators_of(session: Session, city_id: int) -> list[User]:
-    """The accounts of the city's coordinators, oldest account first."""
-    return list(session.exec(
-        select(User)
-        .join(Membership, col(Membership.user_id) == User.id)
-        .where(
-            Membership.role == Role.coordinator,
-            Membership.city_id == city_id,
-            col(Membership.revoked_at).is_(None),
-            col(User.disabled_at).is_(None),
-        )
-        .order_by(col(User.id))
-    ).all())
 
 
 def _opted_out(session: Session, user_ids: Iterable[int], kind: ReminderKind) -> set[int]:
