@@ -256,6 +256,22 @@ _TZ_DOC = "IANA zone of the event. Default: the host city's zone at creation."
 _DEADLINE_DOC = "Registrations close then. Naive means the event's local time."
 
 
+def check_schedule_shape(dates: Any) -> None:
+    """Times or whole days, not both, and complete: what an event's schedule (a new
+    event, proposed dates) must give. ``dates`` has ``all_day``, ``starts_at``,
+    ``ends_at``, ``start_date`` and ``end_date``."""
+    if dates.all_day:
+        if dates.starts_at is not None or dates.ends_at is not None:
+            raise ValueError("an all-day event takes start_date/end_date, not starts_at/ends_at")
+        if dates.start_date is None:
+            raise ValueError("an all-day event needs start_date")
+    else:
+        if dates.start_date is not None or dates.end_date is not None:
+            raise ValueError("start_date/end_date are for all-day events (all_day: true)")
+        if dates.starts_at is None or dates.ends_at is None:
+            raise ValueError("give starts_at and ends_at (or all_day with start_date)")
+
+
 class EventCreate(EventBase):
     host_city_id: RowId
     guest_city_ids: GuestIds = PField(
@@ -280,18 +296,7 @@ class EventCreate(EventBase):
             raise ValueError(
                 f"an event cannot be created as {self.status}; use draft, planned or confirmed"
             )
-        if self.all_day:
-            if self.starts_at is not None or self.ends_at is not None:
-                raise ValueError(
-                    "an all-day event takes start_date/end_date, not starts_at/ends_at"
-                )
-            if self.start_date is None:
-                raise ValueError("an all-day event needs start_date")
-        else:
-            if self.start_date is not None or self.end_date is not None:
-                raise ValueError("start_date/end_date are for all-day events (all_day: true)")
-            if self.starts_at is None or self.ends_at is None:
-                raise ValueError("give starts_at and ends_at (or all_day with start_date)")
+        check_schedule_shape(self)
         return self
 
 

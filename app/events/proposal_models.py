@@ -47,6 +47,7 @@ from app.events.models import (
     PlanDate,
     PlanDatetime,
     Visibility,
+    check_schedule_shape,
 )
 
 
@@ -136,18 +137,7 @@ class ProposedDates(SQLModel):
 
     @model_validator(mode="after")
     def _dates_shape(self) -> Any:
-        if self.all_day:
-            if self.starts_at is not None or self.ends_at is not None:
-                raise ValueError(
-                    "an all-day event takes start_date/end_date, not starts_at/ends_at"
-                )
-            if self.start_date is None:
-                raise ValueError("an all-day event needs start_date")
-        else:
-            if self.start_date is not None or self.end_date is not None:
-                raise ValueError("start_date/end_date are for all-day events (all_day: true)")
-            if self.starts_at is None or self.ends_at is None:
-                raise ValueError("give starts_at and ends_at (or all_day with start_date)")
+        check_schedule_shape(self)
         return self
 
 
