@@ -112,6 +112,7 @@ class Event(EventBase, table=True):
         CheckConstraint("ends_at_utc > starts_at_utc", name="ends_after_start"),
         CheckConstraint("chaperone_ratio >= 1", name="chaperone_ratio_positive"),
         CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+        CheckConstraint("places_held >= 0", name="places_held_not_negative"),
         # A host's events in time order: the city filter's host side. With the end
         # in the index, the window test needs no row until an event overlaps.
         Index(
@@ -138,6 +139,11 @@ class Event(EventBase, table=True):
     sequence: int = Field(default=0)
     # Bumped on every change at all; the ETag is made of it.
     version: int = Field(default=1)
+    # How many of its registrations hold a place (app.participants keeps it, in the
+    # transaction that moves one): capacity is checked against it, so registering
+    # reads one row however many people the event already has. Not a change to
+    # the event: no version, no audit entry, no feed notices it.
+    places_held: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _utc(default_factory=utcnow, nullable=False)
     updated_at: datetime = _utc(default_factory=utcnow, nullable=False)
     cancelled_at: datetime | None = _utc(default=None)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from app.cities.models import City
@@ -243,11 +243,20 @@ def _lock(session: Session, model: Any, row_id: int) -> Any:
 
 
 def _held_places(session: Session, event_id: int) -> int:
-    return session.exec(
-        select(func.count())
-        .select_from(Registration)
-        .where(Registration.event_id == event_id, col(Registration.status).in_(list(HOLDING)))
-    ).one()
+    """The places the event's registrations hold: its counter, one row."""
+    return session.exec(select(Event.places_held).where(Event.id == event_id)).one()
+
+
+def _count_place(session: Session, event_id: int, before: RegistrationStatus | None,
+                 after: RegistrationStatus) -> None:
+    """Keep ``event.places_held`` true as a registration moves from ``before`` to
+    ``after``. Every move of a registration passes here (``register``, ``_move``),
+    in its transaction, with the event's row locked. A Core statement: the
+    counter is bookkeeping, not an edit of the event (no version, no audit)."""
+    delta = (after in HOLDING) - (before in HOLDING)
+    if delta:
+        session.execute(update(Event).where(col(Event.id) == event_id)
+                        .values(places_held=col(Event.places_held) + delta))
 
 
 def _check_open(event: Event) -> None:
@@ -328,6 +337,7 @@ def _move(
     registration.updated_at = clock.now()
     session.add(registration)
     session.flush()
+    _count_place(session, registration.event_id, before, status)
     changes.record(session, RegistrationChanged.of(registration, before=before))
 
 
@@ -558,6 +568,7 @@ def register(
     )
     session.add(registration)
     session.flush()
+    _count_place(session, event_id, None, status)
     changes.record(session, RegistrationChanged.of(registration, before=None))
     if status == RegistrationStatus.confirmed and data.role is RegistrationRole.chaperone:
         _balance_chaperones(session, event)  # minors awaiting a chaperone may go now

@@ -5,6 +5,7 @@ sequences of everything that can change places and people (hypothesis'
 The rules (``app.participants.service``, at "Registrations"):
 
 - held places never exceed capacity, and while a place is free nobody waits;
+  the event's counter of held places is their count;
 - the waitlist is first come, first served, positions 1..n without gaps;
 - nobody holds two active registrations in overlapping events; a cancelled
   event holds no active registration (so it blocks nothing);
@@ -248,6 +249,9 @@ class Registrations(RuleBasedStateMachine):
             regs = [r for r, e, _ in self.rows() if e.id == event_id]
             held = sum(r.status in HOLDING for r in regs)
             waiting = [r.id for r in regs if r.status == WAITLISTED]
+            counter = self.session.exec(
+                select(Event.places_held).where(Event.id == event_id)).one()
+            assert counter == held, (event_id, counter, held)
             if event.capacity is not None:
                 assert held <= event.capacity, (event_id, held, event.capacity)
             if event.is_active and (event.capacity is None or held < event.capacity):
