@@ -1,7 +1,10 @@
-"""Alembic environment: Twinplan's models, its settings' URL, batch mode for SQLite."""
+"""Alembic environment: Twinplan's models, its settings' URL, batch mode for SQLite
+(run with SQLite's foreign keys off, see ``_sqlite_foreign_keys_off``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -48,18 +51,60 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
-def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
+@contextmanager
+def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """Run the migrations with SQLite's foreign keys off, then check them (Alembic's
+    batch.rst, "Dealing with Referencing Foreign Keys").
+
+    A batch operation that recreates a table drops the old one, and with foreign
+    keys on, SQLite's DROP TABLE first deletes every row: ON DELETE CASCADE empties
+    the child tables (an event's guests and registrations), RESTRICT fails. The
+    pragma is a no-op inside a transaction, so it goes to the driver's connection
+    before Alembic begins one; ``app.core.db`` turns the keys on again only for
+    new connections, so they are turned back on here. PostgreSQL is left alone.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    if connection.in_transaction():
+        raise RuntimeError("migrate SQLite on a connection with no transaction open: "
+                           "foreign keys can only be turned off outside one")
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA foreign_keys = OFF")
+    try:
+        if driver.execute("PRAGMA foreign_keys").fetchone()[0]:
+            raise RuntimeError("SQLite's foreign keys stayed on: migrating could delete "
+                               "the rows of child tables")
+        yield
+        if connection.in_transaction():
+            connection.rollback()  # Alembic committed each revision; only reads are left
+        broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(
+                "the migrations left rows whose foreign keys point nowhere "
+                f"(table, rowid, parent table, key): {broken[:20]}")
+    finally:
+        if connection.in_transaction():
+            connection.rollback()
+        driver.execute("PRAGMA foreign_keys = ON")
+
+
+def _migrate(connection: Connection) -> None:
+    with _sqlite_foreign_keys_off(connection):
         _configure(connection)
         with context.begin_transaction():
             context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _migrate(connection)
         return
     engine = make_engine(_url())
     with engine.connect() as conn:
-        _configure(conn)
-        with context.begin_transaction():
-            context.run_migrations()
+        _migrate(conn)
     engine.dispose()
 
 
