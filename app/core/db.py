@@ -94,20 +94,25 @@ def make_engine(url: str) -> Engine:
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               **_pool())
         _configure_sqlite(engine)
         return engine
-    settings = get_settings()
     return create_engine(
         url,
         # PostgreSQL's default, stated: feeds write their state in the transaction
         # that read it, and a stricter server default would fail those writes.
         isolation_level="READ COMMITTED",
         pool_pre_ping=True,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout,
+        **_pool(),
     )
+
+
+def _pool() -> dict[str, Any]:
+    """The connection pool of either database, from the settings."""
+    settings = get_settings()
+    return {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
+            "pool_timeout": settings.db_pool_timeout}
 
 
 @lru_cache

@@ -231,8 +231,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
     # Per worker process. Keep workers * (pool + overflow) below PostgreSQL's
     # max_connections (100 by default); extra requests wait for a connection.
-    db_pool_size: int = Field(default=5, ge=1, le=100)
-    db_max_overflow: int = Field(default=10, ge=0, le=100)
+    # Fifteen kept open, none beyond: an overflow connection is closed as soon as
+    # it is returned, so with more requests in flight than the pool a new one was
+    # opened every few requests (bench.throughput: /health 314 -> 481 req/s on
+    # SQLite with the pool fixed at the same ceiling).
+    db_pool_size: int = Field(default=15, ge=1, le=100)
+    db_max_overflow: int = Field(default=0, ge=0, le=100)
     # Seconds a request waits for a free connection before it is answered 503.
     db_pool_timeout: float = Field(default=30, gt=0, le=600)
     # How long a POST's Idempotency-Key is remembered (its answer replayed) after
