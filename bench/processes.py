@@ -1,8 +1,9 @@
 """Server processes for the benchmarks: a free port, waiting until one answers,
-stopping it."""
+stopping it, and loading it with wrk."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import time
@@ -43,3 +44,31 @@ def stop(proc: subprocess.Popen[Any]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, headers: dict[str, str], seconds: float, connections: int,
+        script: str | None = None) -> tuple[float, float, float]:
+    """Requests per second, p50 and p99 in ms: wrk (Debian's ``wrk``), one thread,
+    ``connections`` open, for ``seconds``; ``script`` is a Lua file that makes the
+    requests (wrk's ``request()``). Exits the benchmark if any answer was not 2xx/3xx."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout",
+               "10s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    if script is not None:
+        command += ["-s", script]
+    out = subprocess.run([*command, url], check=True, stdout=subprocess.PIPE,
+                         text=True).stdout
+    if "Non-2xx or 3xx responses" in out:
+        raise SystemExit(f"wrk got errors from {url}:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+    def percentile(p: str) -> float:
+        found = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        assert found, out
+        return float(found.group(1)) * _UNITS[found.group(2)]
+
+    return rps, percentile("50"), percentile("99")

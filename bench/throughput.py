@@ -55,7 +55,7 @@ from typing import Any
 
 import httpx
 
-from bench.processes import free_port, stop, wait_until_up
+from bench.processes import free_port, stop, wait_until_up, wrk
 
 BIN = Path(sys.executable).parent
 TWINNINGS = Path(os.environ.get("TWINPLAN_TWINNINGS_DIR", "/work/shared/data/twinnings"))
@@ -322,30 +322,6 @@ def worker_rss_mib(pid: int) -> list[float]:
 
 
 # Load --------------------------------------------------------------------------------
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
-
-
-def wrk(url: str, headers: dict[str, str], seconds: float, connections: int
-        ) -> tuple[float, float, float]:
-    """Requests per second, p50 and p99 in ms."""
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout",
-               "10s"]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*command, url], check=True, stdout=subprocess.PIPE,
-                         text=True).stdout
-    if "Non-2xx or 3xx responses" in out:
-        raise SystemExit(f"wrk got errors from {url}:\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-
-    def percentile(p: str) -> float:
-        found = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        assert found, out
-        return float(found.group(1)) * _UNITS[found.group(2)]
-
-    return rps, percentile("50"), percentile("99")
-
 
 def rows_read(world: World, p: Path_, headers: dict[str, str], n: int = 50) -> float:
     """Rows PostgreSQL read per request (``tup_returned + tup_fetched`` of
