@@ -24,15 +24,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
+
+from bench.processes import scratch_postgres
 
 WORKER_ENV = {
     "TWINPLAN_WORKER_BATCH_SIZE": "20",
@@ -155,21 +153,6 @@ def run(backend: str, url: str, workers: int, count: int) -> Result:
     return Result(backend, workers, count, receiver.last - receiver.first)
 
 
-@contextmanager
-def postgres_database(base_url: str) -> Iterator[str]:
-    name = "twinplan_bench_notifications"
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def report(results: list[Result]) -> None:
     print("\nWebhook deliveries (sign, POST, record) by `twinplan worker` processes\n")
     header = f"{'backend':<12}{'workers':>8}{'deliveries':>12}{'seconds':>10}{'per second':>12}"
@@ -196,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     pg = os.environ.get("TWINPLAN_BENCH_DATABASE_URL")
     if pg:
         for workers in (1, 3):
-            with postgres_database(pg) as url:
+            with scratch_postgres(pg, "twinplan_bench_notifications") as url:
                 results.append(run("postgresql", url, workers, args.count))
     else:
         print("(set TWINPLAN_BENCH_DATABASE_URL to measure PostgreSQL with 1 and 3 workers)")

@@ -1,5 +1,5 @@
-"""Server processes for the benchmarks: a free port, waiting until one answers,
-stopping it, and loading it with wrk."""
+"""Server processes for the benchmarks: a scratch PostgreSQL database, a free port,
+waiting until one answers, stopping it, and loading it with wrk."""
 
 from __future__ import annotations
 
@@ -7,9 +7,32 @@ import re
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 import httpx
+
+
+@contextmanager
+def scratch_postgres(base_url: str, name: str) -> Iterator[str]:
+    """The URL of a new, empty database ``name`` on the server of ``base_url``
+    (one left by an interrupted run is dropped first); dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 def free_port() -> int:

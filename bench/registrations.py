@@ -41,10 +41,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from bench.processes import free_port, stop, wait_until_up, wrk
+from bench.processes import free_port, scratch_postgres, stop, wait_until_up, wrk
 
 EVENTS, PLACES = 100, 25
 Request = tuple[str, str, dict[str, object] | None]
@@ -60,19 +59,9 @@ def fresh_database(base_url: str | None) -> Iterator[str]:
             migrations.upgrade(url)
             yield url
         return
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    name = "twinplan_bench_reg"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_postgres(base_url, "twinplan_bench_reg") as url:
         migrations.upgrade(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def seed(url: str, people: int) -> tuple[list[int], list[int], str]:

@@ -55,7 +55,7 @@ from typing import Any
 
 import httpx
 
-from bench.processes import free_port, stop, wait_until_up, wrk
+from bench.processes import free_port, scratch_postgres, stop, wait_until_up, wrk
 
 BIN = Path(sys.executable).parent
 TWINNINGS = Path(os.environ.get("TWINPLAN_TWINNINGS_DIR", "/work/shared/data/twinnings"))
@@ -102,19 +102,8 @@ def fresh_database(pg_base: str | None, workdir: Path) -> Iterator[str]:
     if pg_base is None:
         yield f"sqlite:///{workdir}/throughput.db"
         return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = create_engine(pg_base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
-    try:
-        yield make_url(pg_base).set(database=DB_NAME).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres(pg_base, DB_NAME) as url:
+        yield url
 
 
 def build_world(url: str, workdir: Path) -> World:

@@ -36,8 +36,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 import app.models  # noqa: F401  (every table, for the key's foreign key to the city)
@@ -46,7 +44,7 @@ from app.core import migrations
 from app.core.actors import SYSTEM, Role
 from app.core.db import make_engine, open_session
 from app.keys.service import create_api_key
-from bench.processes import free_port, stop, wait_until_up
+from bench.processes import free_port, scratch_postgres, stop, wait_until_up
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -70,16 +68,8 @@ def fresh_database(kind: str, postgres_url: str | None, workdir: Path) -> Iterat
         yield f"sqlite:///{workdir}/contract-{uuid.uuid4().hex[:6]}.db"
         return
     assert postgres_url is not None
-    name = f"twinplan_contract_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres(postgres_url, f"twinplan_contract_{uuid.uuid4().hex[:10]}") as url:
+        yield url
 
 
 def prepare(url: str) -> dict[str, str]:
