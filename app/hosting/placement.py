@@ -367,14 +367,14 @@ def solve(guests: Sequence[Guest], families: Sequence[Family], rules: Rules,
 
     ``previous``: each guest's family in the last proposal (kept where nothing
     better is found)."""
+    from ortools.sat.python import cp_model
+
     guests, families = _sorted(guests, families)
     candidates = _candidates(guests, families)
     m = _build(guests, families, rules, candidates, partial=False)
     _objective(m, guests, families, previous or {})
     solver = _solver(rules)
     status = solver.solve(m.model)
-    from ortools.sat.python import cp_model
-
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         assignment = {g: f for (g, f), var in m.x.items() if solver.boolean_value(var)}
         return Outcome(assignment=assignment,

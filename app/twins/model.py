@@ -223,6 +223,12 @@ class _Graph:
             self.rows, weights=np.where(placed, log_km, 0.0), minlength=n
         ) / np.maximum(self.placed_twins, 1.0)
 
+    def typical_twin_size(self, u: int) -> float:
+        """How many twins u's twins typically have: the mean of log(1 + twins) over
+        them and one pseudo-twin of the network's average."""
+        twins = self.twins(u)
+        return float((self.log1p_deg[twins].sum() + self.mean_log1p_deg) / (len(twins) + 1.0))
+
     def twins(self, u: int) -> IntArray:
         return self.indices[self.indptr[u]:self.indptr[u + 1]]
 
@@ -410,8 +416,7 @@ class Model:
         # Alike: the candidate has about as many twins as u's twins have, and its twins
         # about as many as u has (log scale).
         ld = g.log1p_deg
-        typical = (ld[twins].sum() + g.mean_log1p_deg) / (len(twins) + 1.0)
-        X[:, F["size_like_your_twins"]] = -np.abs(ld - typical)
+        X[:, F["size_like_your_twins"]] = -np.abs(ld - g.typical_twin_size(u))
         X[:, F["twins_like_you"]] = -np.abs(g.twins_log1p_deg - ld[u])
         cu = self.country[u]
         if self.known_country[u]:
@@ -541,16 +546,16 @@ class Model:
             text = "has no twins yet" if count == 0 else \
                 f"has {count} twin{'s' if count != 1 else ''}"
         elif code == "alike":
-            twins = g.twins(u)
-            yours = math.expm1((g.log1p_deg[twins].sum() + g.mean_log1p_deg) / (len(twins) + 1))
+            yours = math.expm1(g.typical_twin_size(u))
             its = math.expm1(float(g.twins_log1p_deg[v]))
             count, own = int(g.deg[v]), int(g.deg[u])
             params = {"count": count, "your_twins_have": round(yours, 1), "city": src.name,
                       "city_count": own, "its_twins_have": round(its, 1)}
-            text = (f"has {count} twin{'s' if count != 1 else ''}, {src.name}'s twins about "
-                    f"{yours:.0f}" if len(twins) else
-                    f"has {count} twin{'s' if count != 1 else ''}") + \
-                (f"; its twins have about {its:.0f}, {src.name} {own}" if g.deg[v] else "")
+            text = f"has {count} twin{'s' if count != 1 else ''}"
+            if own:
+                text += f", {src.name}'s twins about {yours:.0f}"
+            if count:
+                text += f"; its twins have about {its:.0f}, {src.name} {own}"
         elif code == "usual_distance":
             theirs = g.twins(v)[self.has_coords[g.twins(v)]]
             km_apart = _round_km(float(self._km(np.array([u]), v)[0]))
