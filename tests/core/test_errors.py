@@ -94,17 +94,24 @@ def test_console_is_served(client):
     assert client.get("/console/js/app.js").status_code == 200
 
 
+def _driver_error(message: str, sqlstate: str | None) -> Exception:
+    """What a driver raises, with its SQLSTATE (psycopg's ``sqlstate``), or None."""
+
+    class DriverError(Exception):
+        sqlstate: str | None
+
+    error = DriverError(message)
+    error.sqlstate = sqlstate
+    return error
+
+
 @pytest.mark.parametrize(("sqlstate", "status"), [("40P01", 409), ("40001", 409), ("57P01", 500)])
 def test_a_deadlock_is_a_409_to_retry_not_a_500(own_app, sqlstate, status):
     """PostgreSQL aborts one of two transactions waiting on each other (a move of an
     event against a registration of one of its people, say): nothing was stored, and
     the caller is told to send it again. Other database failures stay 500s."""
 
-    class Orig(Exception):
-        pass
-
-    orig = Orig("deadlock detected")
-    orig.sqlstate = sqlstate  # type: ignore[attr-defined]
+    orig = _driver_error("deadlock detected", sqlstate)
 
     @own_app.get("/deadlock")
     def deadlock() -> None:
@@ -143,11 +150,7 @@ def test_a_refused_connection_is_a_503_to_retry(own_app, sqlstate):
     with Retry-After, never 500. tests/core/test_database_refuses.py does it for real
     on PostgreSQL."""
 
-    class Orig(Exception):
-        pass
-
-    orig = Orig("connection failed: FATAL: too many connections for role")
-    orig.sqlstate = sqlstate  # type: ignore[attr-defined]
+    orig = _driver_error("connection failed: FATAL: too many connections for role", sqlstate)
 
     @own_app.get("/refused")
     def refused() -> None:
