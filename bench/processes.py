@@ -42,16 +42,21 @@ def free_port() -> int:
 
 
 def wait_until_up(url: str, proc: subprocess.Popen[Any], log: IO[str] | None = None,
-                  *, seconds: float = 30) -> None:
+                  *, seconds: float = 30, workers: int = 1) -> None:
     """Until ``url`` answers anything over HTTP; exits the benchmark, with the end of
-    the process's log, if it dies or stays silent."""
+    the process's log, if it dies or stays silent. With several ``workers`` the first
+    answer comes from whichever started first, and each imports the app on its own:
+    a few seconds more, so that none is still starting when the measuring begins."""
     deadline = time.monotonic() + seconds
     while proc.poll() is None and time.monotonic() < deadline:
         try:
             httpx.get(url, timeout=1)
-            return
         except httpx.TransportError:
             time.sleep(0.1)
+            continue
+        if workers > 1:
+            time.sleep(3)
+        return
     said = ""
     if log is not None:
         log.seek(0)

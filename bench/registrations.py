@@ -147,7 +147,7 @@ def server(url: str, workers: int) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{base}/health", proc, seconds=60)
+        wait_until_up(f"{base}/health", proc, seconds=60, workers=workers)
         yield base
     finally:
         stop(proc)

@@ -280,9 +280,7 @@ def serve(kind: str, world: World, workers: int) -> Iterator[tuple[str, int]]:
         proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_until_up(f"{base}/health", proc, log, seconds=120)
-            if workers > 1:  # until every worker has started (each answers /health)
-                time.sleep(3)
+            wait_until_up(f"{base}/health", proc, log, seconds=120, workers=workers)
             yield base, proc.pid
         finally:
             stop(proc)
