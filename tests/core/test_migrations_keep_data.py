@@ -103,3 +103,18 @@ def test_upgrading_past_the_event_rebuild_keeps_guests_and_registrations(scratch
     migrations.upgrade(scratch_url)
 
     assert _rows(scratch_url) == before
+
+
+def test_the_places_held_are_counted_from_the_registrations_kept(scratch_url):
+    """The places_held migration fills each event's counter from its registrations
+    as they stand: one confirmed registration, one place held."""
+    migrations.upgrade(scratch_url, revision=BEFORE)
+    _seed(scratch_url)
+    migrations.upgrade(scratch_url)
+    engine = create_engine(scratch_url)
+    try:
+        with engine.connect() as conn:
+            held = conn.execute(text("SELECT id, places_held FROM event ORDER BY id")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in held] == [(1, 1)]
