@@ -9,7 +9,7 @@ from app.accounts.models import (
     UserSession,
 )
 from app.audit.models import AuditEntry, AuditEntryCity
-from app.calendars.models import FeedState, FeedToken
+from app.calendars.models import FeedState, FeedToken, FeedVersion
 from app.changelog.models import ChangeAudience, ChangeEntry
 from app.cities.models import City, Partnership, PartnershipStatusChange
 from app.core.idempotency import IdempotencyKey
@@ -44,6 +44,7 @@ __all__ = [
     "ExternalCalendar",
     "FeedState",
     "FeedToken",
+    "FeedVersion",
     "GuestNeeds",
     "HostFamily",
     "IdempotencyKey",

@@ -55,6 +55,7 @@ from sqlalchemy import insert, text, update
 from sqlmodel import Session, col, select
 
 from app.audit import service as _audit  # noqa: F401  (what the worker writes is audited)
+from app.calendars import versions as _feed_versions  # noqa: F401  (mirrored events move feeds)
 from app.core import clock, idempotency, ratelimit
 from app.core.db import open_session
 from app.core.settings import BASE_URL_VAR, ENV_FILE, Settings, get_settings

@@ -2,7 +2,7 @@
 this worker, and served.
 
 ``serve`` answers a request: from the state (``app.calendars.state``, whose
-docstring explains the stamp, the fingerprint and SETTLE) when nothing changed,
+docstring explains the stamp and the fingerprint) when nothing changed,
 else by reading the members (merged into this worker's last reading when it
 can) and assembling the feed, rendering only the events no cache holds.
 """

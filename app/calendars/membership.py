@@ -52,14 +52,15 @@ class FeedSpec:
     # The same rule for one ``event`` row, as a condition: merging the events changed
     # since the last reading asks it of those alone, not of all members.
     make_member_rule: Callable[[], ColumnElement[bool]] | None = None
-    # The feed's subject, ("city", id) or ("partnership", id), whose existence is
-    # asked in the same query as the stamp and the state; ``missing`` is the 404's detail.
+    # The feed's subject, ("city", id) or ("partnership", id): its cities' feed
+    # versions are the feed's stamp, and its existence is asked in the same query
+    # as the stamp and the state; ``missing`` is the 404's detail.
     subject: tuple[str, int] | None = None
     missing: str = ""
     private: bool = False
-    # Whether the stamp of all events and cities can vouch for this feed between
-    # checks (not for a person's agenda: registrations have no such stamp, and an
-    # agenda is small enough to check every time).
+    # Whether its cities' feed versions can vouch for this feed between checks (not
+    # for a person's agenda: registrations move no feed version, and an agenda is
+    # small enough to check every time).
     stamped: bool = True
     # Which programme items of its events the feed shows (``app.calendars.programme``).
     items: ItemScope = PUBLIC_ITEMS
@@ -185,6 +186,8 @@ def city_feed(
         make_header=private_header,
         make_members=lambda: _member_columns(event_query(session, filters, reader)),
         make_member_rule=lambda: _member_rule(kinds, reader, city_id),
+        subject=("city", city_id),
+        missing=f"city {city_id} does not exist",
         private=True,
         items=ALL_ITEMS,
     )

@@ -1,4 +1,5 @@
-"""Private feed tokens, the state each feed was last served in, and the API's shapes."""
+"""Private feed tokens, the version of what each city's feeds show, the state each
+feed was last served in, and the API's shapes."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from app.cities.models import City
 from app.core.db import UTCDateTime, utcnow
 from app.events.models import Event
 
-# Every feed request asks "has any event, or any city, changed since this feed
-# was last checked?": max(updated_at) must be an index lookup, not a scan of
-# every event ever planned.
+# A worker that read a feed's members before reads only the events changed since
+# (``app.calendars.state.merged_snapshot``), and a feed nobody asked for before is
+# dated by the newest change it shows: range scans and max() of updated_at.
 Index("ix_event_updated_at", Event.__table__.c.updated_at)  # type: ignore[attr-defined]
 Index("ix_city_updated_at", City.__table__.c.updated_at)  # type: ignore[attr-defined]
 
@@ -52,6 +53,24 @@ class FeedToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class FeedVersion(SQLModel, table=True):
+    """How many times what a city's feeds show has changed.
+
+    ``app.calendars.versions`` adds one, in the transaction of the change, for each
+    city that takes part in an event that changed (as host or guest, before or
+    after the change); row 0 counts the changes to what every feed shows of every
+    city (names, countries, time zones). A feed's validators are made of its
+    cities' rows, so a reader can trust them the moment they commit, and a
+    change elsewhere leaves them alone. No foreign key: row 0 is no city, and a
+    deleted city's row harms no one.
+    """
+
+    __tablename__ = "feed_version"
+
+    city_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    version: int = Field(default=0)
+
+
 class FeedState(SQLModel, table=True):
     """What a feed looked like when it was last checked, shared by every worker.
 
@@ -63,10 +82,10 @@ class FeedState(SQLModel, table=True):
     ``etag`` and ``length`` let any worker answer a conditional request or a
     HEAD without building the feed.
 
-    A check reads every member of the feed. ``stamp`` (the newest
-    ``updated_at`` of all events and cities when it was read), ``expires_at``
-    (when the next cancelled member drops out) and ``checked_at`` let most
-    requests skip it: see ``service.still_current``.
+    A check reads every member of the feed. ``stamp`` (the feed's cities'
+    versions when it was read, ``FeedVersion``), ``expires_at`` (when the next
+    cancelled member drops out) and ``checked_at`` let most requests skip it:
+    see ``app.calendars.state.still_current``.
     """
 
     __tablename__ = "feed_state"

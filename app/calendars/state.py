@@ -1,18 +1,21 @@
 """A feed's state: when it last changed, and how a request learns that cheaply.
 
 What a feed's bytes depend on is hashed into its **fingerprint**: the (id,
-version) of every member, the cities' stamp (feeds show city names), the
-feed's key, the base URL and the renderer's version. ``feed_state``, shared by
-every worker, keeps per feed the fingerprint last served, with its ETag,
-length and Last-Modified.
+version) of every member, the version of the cities' names (feeds show them),
+the feed's key, the base URL and the renderer's version. ``feed_state``,
+shared by every worker, keeps per feed the fingerprint last served, with its
+ETag, length and Last-Modified.
 
-A request that finds nothing changed costs one query: the newest
-``updated_at`` of all events and of all cities (two index lookups), the
-feed's state row, and whether its city or twinning exists. When that stamp
-equals the one stored with the state, is older than SETTLE, no cancelled
-member is due to drop out, and the last full check is younger than RECHECK,
-the state answers: 304, HEAD, or the body from this worker's cache. Nothing
-is read or built.
+A request that finds nothing changed costs one query: the feed's **stamp**
+(the feed versions of its cities, and of all cities' names:
+``app.calendars.versions``, moved in the transaction of each change a feed
+shows), the feed's state row, and whether its city or twinning exists. When
+the stamp equals the one stored with the state, no cancelled member is due to
+drop out, and the last full check is younger than RECHECK, the state answers:
+304, HEAD, or the body from this worker's cache. Nothing is read or built.
+A write to other cities' events moves other counters: it costs this feed
+nothing. A write it shows moves its own, and the first request after the
+commit sees it, on every worker.
 
 Otherwise the members are read, in full, or, by a worker that read them
 before, as its last reading merged with the events changed since (probed one
@@ -42,14 +45,15 @@ from functools import cache
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, bindparam, func, literal, text, update
+from sqlalchemy import Select, bindparam, func, literal, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from app.calendars import render
 from app.calendars.membership import CANCELLED_KEPT_FOR, FeedSpec, fetch_rows, member_state
-from app.calendars.models import FeedState
+from app.calendars.models import FeedState, FeedVersion
+from app.calendars.versions import ALL_CITIES
 from app.cities.models import City, Partnership
 from app.core.errors import NotFound
 from app.core.etags import entity_tags
@@ -61,25 +65,25 @@ if TYPE_CHECKING:
 
 # Fingerprint and state ----------------------------------------------------------------
 
-# A feed is checked (its members read) when the stamp of events and cities moved,
-# when a cancelled member is due to drop out, when the newest change is younger than
-# SETTLE (a transaction may stamp a row, and commit it a little later, behind a newer
-# stamp that committed first), and at least every RECHECK (so that even a change
-# that bypassed updated_at, like a row deleted by hand, shows within minutes).
-SETTLE = timedelta(seconds=60)
+# A feed is checked (its members read) when its stamp moved, when a cancelled member
+# is due to drop out, and at least every RECHECK, so that even a change no counter
+# saw (a row deleted by hand) shows within minutes.
 RECHECK = timedelta(minutes=10)
-# A worker that read all members of a feed then reads only the events changed
-# since (by ix_event_updated_at); past this many it reads them all again.
+# A worker that read all members of a feed then reads only the events changed since
+# (by ix_event_updated_at), from this long before that reading: a transaction may
+# stamp an event's updated_at and commit a little later, behind the reading.
+MERGE_SLACK = timedelta(seconds=60)
+# Past this many changed events it reads them all again.
 MAX_INCREMENTAL = 1000
 
 
 @dataclass(frozen=True)
 class Stamp:
-    """The newest ``updated_at`` of all events and of all cities, as one string."""
+    """The feed versions of a feed's cities (summed: each only grows, so the sum moves
+    when any of them does) and of all cities' names, and what the bytes show of the
+    configuration, as one string."""
 
     text: str
-    newest: datetime | None
-    events: datetime | None
     cities: str
 
 
@@ -88,8 +92,9 @@ class Snapshot:
     """What a feed is made of right now, and the hash of it.
 
     ``base_read_at`` and ``base_events`` say when all members were last read
-    (this worker's clock, and the events' stamp then): the changes to merge
-    in since are the events stamped after the earlier of the two, less SETTLE.
+    (this worker's clock, and the newest event's ``updated_at`` then): the changes
+    to merge in since are the events stamped after the earlier of the two, less
+    MERGE_SLACK.
     """
 
     members: tuple[tuple[int, int], ...]
@@ -100,20 +105,38 @@ class Snapshot:
     base_events: datetime | None
 
 
-def _stamp_of(newest_event: datetime | None, newest_city: datetime | None) -> Stamp:
-    texts = [v.isoformat() if v else "-" for v in (newest_event, newest_city)]
-    newest = max((v for v in (newest_event, newest_city) if v is not None), default=None)
-    return Stamp("|".join(texts), newest, newest_event, texts[1])
+_VERSION = FeedVersion.__table__  # type: ignore[attr-defined]
 
 
-def _stamp_columns() -> list[Any]:
-    """max(updated_at) of events and of cities: two index lookups (ix_*_updated_at)."""
-    return [select(func.max(Event.updated_at)).scalar_subquery(),
-            select(func.max(City.updated_at)).scalar_subquery()]
+def _versions_of(subject: str | None) -> Any:
+    """The sum of the feed versions of the subject's cities (a city; a twinning's
+    two), for ``subject_id``."""
+    if subject is None:
+        return literal(0)
+    which: Any = _VERSION.c.city_id == bindparam("subject_id")
+    if subject == "partnership":
+        pair = [select(column).where(col(Partnership.id) == bindparam("subject_id"))
+                for column in (col(Partnership.city_a_id), col(Partnership.city_b_id))]
+        which = or_(*(_VERSION.c.city_id.in_(p) for p in pair))
+    return select(func.coalesce(func.sum(_VERSION.c.version), 0)).where(which)\
+        .scalar_subquery()
 
 
-def read_stamp(session: Session) -> Stamp:
-    return _stamp_of(*fetch_rows(session, select(*_stamp_columns()))[0])
+def _names_version() -> Any:
+    return select(func.coalesce(func.max(_VERSION.c.version), 0))\
+        .where(_VERSION.c.city_id == ALL_CITIES).scalar_subquery()
+
+
+def _stamp_of(shown: int, names: int) -> Stamp:
+    return Stamp(f"{shown}:{names}:{_publisher_tag(*published_as())}", str(names))
+
+
+@cache
+def _publisher_tag(base_url: str, uid_domain: str) -> str:
+    """What the bytes show of this release and its configuration, in a few characters:
+    a new renderer, base URL or UID domain is a change to every feed."""
+    published = f"{render.RENDER_VERSION}|{base_url}|{uid_domain}".encode()
+    return hashlib.sha256(published).hexdigest()[:12]
 
 
 @cache
@@ -125,7 +148,8 @@ def _stamp_and_state_query(subject: str | None) -> Select[Any]:
     if subject is not None:
         found = select(ids[subject]).where(ids[subject] == bindparam("subject_id")).exists()
     one = select(literal(1).label("one")).subquery()
-    columns: list[Any] = [*_stamp_columns(), found.label("found"), *table.c]
+    columns: list[Any] = [_versions_of(subject).label("shown"), _names_version().label("names"),
+                          found.label("found"), *table.c]
     return select(*columns).select_from(
         one.outerjoin(table, table.c.key == bindparam("key")))
 
@@ -139,7 +163,12 @@ def read_stamp_and_state(session: Session, spec: FeedSpec) -> tuple[Stamp, Any]:
     if not row.found:
         raise NotFound(spec.missing)
     state = None if row.key is None else row
-    return _stamp_of(row[0], row[1]), state
+    return _stamp_of(row.shown, row.names), state
+
+
+def _newest_event(session: Session) -> datetime | None:
+    value: datetime | None = fetch_rows(session, select(func.max(Event.updated_at)))[0][0]
+    return value
 
 
 def published_as() -> tuple[str, str]:
@@ -168,10 +197,11 @@ def _expiry(cancelled: Iterable[datetime | None]) -> datetime | None:
 
 
 def full_snapshot(session: Session, spec: FeedSpec, stamp: Stamp, now: datetime) -> Snapshot:
+    newest = _newest_event(session) if spec.make_member_rule is not None else None
     rows = fetch_rows(session, spec.make_members())
     members = tuple((event_id, version) for event_id, version, _ in rows)
     return Snapshot(members, feed_fingerprint(spec, stamp.cities, members),
-                    _expiry(c for _, _, c in rows), stamp.cities, now, stamp.events)
+                    _expiry(c for _, _, c in rows), stamp.cities, now, newest)
 
 
 def merged_snapshot(
@@ -184,7 +214,7 @@ def merged_snapshot(
     if (rule is None or base.cities != stamp.cities or now - base.base_read_at >= RECHECK
             or (base.expires_at is not None and now >= base.expires_at)):
         return None
-    since = min(base.base_read_at, base.base_events or base.base_read_at) - SETTLE
+    since = min(base.base_read_at, base.base_events or base.base_read_at) - MERGE_SLACK
     columns = [*member_state(), rule().label("member")]
     changed = fetch_rows(session, select(*columns)
                     .where(col(Event.updated_at) > since).limit(MAX_INCREMENTAL + 1))
@@ -212,7 +242,6 @@ def still_current(spec: FeedSpec, state: Any, stamp: Stamp, now: datetime) -> bo
         spec.stamped
         and state is not None
         and state.stamp == stamp.text
-        and (stamp.newest is None or stamp.newest <= now - SETTLE)
         and (state.expires_at is None or now < state.expires_at)
         and now - state.checked_at < RECHECK
     )
@@ -251,17 +280,17 @@ def _write(session: Session, statement: Any) -> Any:
     return row
 
 
-def _vouched_stamp(spec: FeedSpec, stamp: Stamp, now: datetime) -> str:
-    """The stamp to store: only a settled one may later stand in for a check."""
-    settled = stamp.newest is None or stamp.newest <= now - SETTLE
-    return stamp.text if spec.stamped and settled else ""
+def _vouched_stamp(spec: FeedSpec, stamp: Stamp) -> str:
+    """The stamp to store: one that may later stand in for a check (not a person's
+    agenda's, which has none)."""
+    return stamp.text if spec.stamped else ""
 
 
 def mark_checked(
     session: Session, spec: FeedSpec, state: Any, snap: Snapshot, stamp: Stamp, now: datetime
 ) -> None:
     """Same members as last time: remember the stamp that vouches for them."""
-    vouched = _vouched_stamp(spec, stamp, now)
+    vouched = _vouched_stamp(spec, stamp)
     if not vouched or (vouched == state.stamp and now - state.checked_at < RECHECK / 2):
         return
     table = FeedState.__table__  # type: ignore[attr-defined]
@@ -272,8 +301,9 @@ def mark_checked(
 
 def _newest_shown(session: Session, spec: FeedSpec) -> datetime | None:
     """When what this feed shows last changed: its members and the cities (it names
-    them). Not the global stamp, which moves with events the feed does not show: a
-    public feed's Last-Modified would tell when a private event was last edited."""
+    them). Not the newest change of all events, which moves with events the feed
+    does not show: a public feed's Last-Modified would tell when a private event
+    was last edited."""
     members = spec.make_members().with_only_columns(col(Event.id)).order_by(None)
     newest_member = select(func.max(Event.updated_at)).where(col(Event.id).in_(members))
     newest_city = select(func.max(City.updated_at))
@@ -294,7 +324,7 @@ def record_state(
     """
     table = FeedState.__table__  # type: ignore[attr-defined]
     values = {"fingerprint": snap.fingerprint, "etag": built.etag, "length": len(built.body),
-              "stamp": _vouched_stamp(spec, stamp, now), "expires_at": snap.expires_at,
+              "stamp": _vouched_stamp(spec, stamp), "expires_at": snap.expires_at,
               "checked_at": now}
     if previous is None:
         # A feed nobody asked for before: dated by the newest change it shows.

@@ -8,9 +8,8 @@ fetched or read changes no event and only sets its own calendar's status.
 
 Mirrored events change no signals: they are the partner's plans, already
 published; their webhooks, change log and reminders are the partner's own.
-They show in lists at once and in feeds with the next build (an event
-dropped from the source leaves a feed within the feeds' recheck interval,
-``app.calendars.state.RECHECK``).
+They show in lists and feeds at once: the ORM writes them, so the city's
+feed version moves with them (``app.calendars.versions``).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session, col, delete, func, select
 
+from app.calendars import versions as feed_versions
 from app.cities.models import City
 from app.core import clock
 from app.core.actors import Actor
@@ -110,6 +110,7 @@ def delete_calendar(session: Session, calendar_id: int, actor: Actor) -> None:
     calendar = _managed(session, calendar_id, actor)
     # The foreign key cascades too; deleting here keeps the session's view right.
     session.exec(delete(Event).where(col(Event.external_calendar_id) == calendar.id))
+    feed_versions.touch(session, [calendar.city_id])  # a Core delete: no listener saw it
     session.delete(calendar)
     session.flush()
 
