@@ -9,6 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -108,6 +109,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # types of every body (`json_body_types`).
     app.openapi()
     freeze_startup_heap()
+    # Per event loop: the pool that runs sync endpoints and other blocking calls.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = get_settings().threads
     yield
 
 

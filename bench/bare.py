@@ -9,7 +9,8 @@ database for one warm request of each path (with their parameters, as the driver
 got them) and the response it gives (status, content type, validators, body). This
 app replays them: the same statements, one after the other on one pooled
 connection of an engine made as Twinplan makes its own (``make_engine``: the same
-pool, the same SQLite pragmas), each result fetched in full, then committed; and it
+pool, the same SQLite pragmas), in as many threads (``TWINPLAN_THREADS``), each
+result fetched in full, then committed; and it
 answers the recorded body, JSON re-encoded from its parsed value per request (as
 FastAPI's JSONResponse encodes) and a feed's bytes as they are.
 
@@ -24,14 +25,18 @@ from __future__ import annotations
 import json
 import os
 import pickle
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import text
 
 from app.core.db import make_engine
+from app.core.settings import get_settings
 
 # Where a transaction ended, in a recording: the connection's commit or rollback.
 COMMIT, ROLLBACK = "-- commit", "-- rollback"
@@ -69,7 +74,16 @@ def create_app(spec: Path, database_url: str) -> FastAPI:
     replays = load(spec)
     payloads = {key: r.payload() for key, r in replays.items()}
     engine = make_engine(database_url)
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The same pool of threads as Twinplan's (TWINPLAN_THREADS): a setting of
+        # the stack, not of Twinplan's own code.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = get_settings().threads
+        yield
+
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan)
 
     def run(statements: list[tuple[str, Any]]) -> None:
         with engine.connect() as conn:

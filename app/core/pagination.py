@@ -29,7 +29,7 @@ class PageParams(BaseModel):
     offset: int
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, description="Page size; capped by the server.")] = (
         DEFAULT_LIMIT
     ),
@@ -37,6 +37,7 @@ def page_params(
     # (422), not a database overflow.
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> PageParams:
+    """A coroutine: no I/O, and so no trip to a worker thread."""
     return PageParams(limit=min(limit, get_settings().max_page_size), offset=offset)
 
 

@@ -95,7 +95,9 @@ def _address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def require_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+async def require_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+    """The caller, who must be someone. A coroutine, as every dependency that does no
+    I/O: FastAPI runs a plain function in a worker thread, a trip per request."""
     if actor is None:
         raise Unauthorized(
             "this action needs an API key (`Authorization: Bearer <api key>`) or signing in"
