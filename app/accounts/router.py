@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import Depends, Request, Response, status
 from sqlmodel import Session
 
 from app.accounts import service, sessions
@@ -27,15 +27,16 @@ from app.accounts.models import (
     UserPublic,
     UserSession,
 )
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.errors import Unauthorized
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
+from app.core.routing import Router
 from app.core.settings import get_settings
 from app.core.types import PathId
 from app.keys.auth import CurrentActor
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["accounts"])
 
 
 def _client(request: Request) -> str | None:

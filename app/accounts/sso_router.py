@@ -3,17 +3,18 @@ provider, and the way back (``app.accounts.sso`` says how the flow works)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
 from app.accounts import sso
 from app.accounts.router import _client, _set_cookie
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
+from app.core.routing import Router
 from app.core.settings import get_settings
 
-router = APIRouter(prefix="/api/v1/sso", tags=["accounts"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1/sso", tags=["accounts"])
 
 NOT_CONFIGURED = (404, "Single sign-on is not configured here.")
 PROVIDER_FAILED = (502, "The identity provider did not answer, or its answer could not be "

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.audit import service
 from app.audit.models import AuditEntryPublic
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
+from app.core.routing import Router
 from app.core.types import Instant
 from app.keys.auth import CurrentActor
 
-router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["audit"])
 
 
 @router.get("/audit", response_model=Page[AuditEntryPublic], responses=problems(403, 422))

@@ -6,7 +6,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from fastapi import Depends, Header, Path, Query, Request, Response, status
 
 from app.calendars import assembly, membership
 from app.calendars import tokens as feed_tokens
@@ -16,18 +16,18 @@ from app.calendars.models import FeedTokenCreate, FeedTokenCreated, FeedTokenPub
 from app.calendars.render import etag_of
 from app.calendars.state import Conditions
 from app.calendars.twin_cities_day import REVISED, twin_cities_day_feed
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
+from app.core.routing import Router
 from app.core.settings import get_settings
 from app.core.types import MAX_ID, PathId
 from app.core.urls import feed_url, private_feed_path, webcal_url
 from app.events.models import EventKind
 from app.keys.auth import CurrentActor
 
-feeds = APIRouter(prefix="/calendars", tags=["calendar feeds"], route_class=TransactionalRoute)
-tokens = APIRouter(prefix="/api/v1/feed-tokens", tags=["feed tokens"],
-                   route_class=TransactionalRoute)
+feeds = Router(prefix="/calendars", tags=["calendar feeds"])
+tokens = Router(prefix="/api/v1/feed-tokens", tags=["feed tokens"])
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 
@@ -206,6 +206,6 @@ def revoke_feed_token(
     return feed_tokens.revoke_feed_token(session, token)
 
 
-router = APIRouter()
+router = Router()
 router.include_router(feeds)
 router.include_router(tokens)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.changelog import service
 from app.changelog.models import ChangePage
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
+from app.core.routing import Router
 from app.keys.auth import CurrentActor
 
-router = APIRouter(prefix="/api/v1", tags=["changes"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["changes"])
 
 
 @router.get("/changes", response_model=ChangePage, responses=problems(401, 422))

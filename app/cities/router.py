@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 from sqlmodel import Session
 
 from app.cities import service
@@ -20,13 +20,14 @@ from app.cities.models import (
     PartnershipUpdate,
     StatusChangePublic,
 )
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
+from app.core.routing import Router
 from app.core.types import IdFilter, PathId
 from app.keys.auth import CurrentActor
 
-router = APIRouter(prefix="/api/v1", tags=["cities"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["cities"])
 
 
 @router.post("/cities", status_code=status.HTTP_201_CREATED, response_model=CityPublic,

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
+from app.core.routing import Router
 from app.core.types import MAX_ID, PathId
 from app.documents import service
 from app.documents.models import LetterheadPublic, LetterheadUpdate
@@ -21,7 +22,7 @@ from app.documents.service import Download
 from app.documents.texts import Lang
 from app.keys.auth import CurrentActor
 
-router = APIRouter(prefix="/api/v1", tags=["documents"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["documents"])
 
 LangQuery = Annotated[Lang | None, Query(
     description="`en` or `ru`; left out, the language follows the city (see each paper).")]

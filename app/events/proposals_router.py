@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
+from app.core.routing import Router
 from app.events import proposals, service
 from app.events.models import Event, EventPublic
 from app.events.proposal_models import (
@@ -18,7 +19,7 @@ from app.events.proposal_models import (
 from app.events.router import EventId, IfMatch
 from app.keys.auth import CurrentActor
 
-router = APIRouter(prefix="/api/v1", tags=["proposals"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["proposals"])
 
 _NOT_YOUR_TURN = (409, "The negotiation is over, or it is the other city's turn.")
 

@@ -6,13 +6,14 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import Header, Path, Query, Response, status
 from pydantic import PlainValidator, WithJsonSchema
 
 from app.cities.models import TimezoneName
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
+from app.core.routing import Router
 from app.core.types import MAX_ID
 from app.events import service
 from app.events.models import (
@@ -27,7 +28,7 @@ from app.events.models import (
 )
 from app.keys.auth import CurrentActor, MaybeActor
 
-router = APIRouter(prefix="/api/v1/events", tags=["events"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1/events", tags=["events"])
 
 
 # What `from` and `to` accept, stated in the schema and checked before parsing: a

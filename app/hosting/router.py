@@ -6,11 +6,12 @@ key; who sees what is ``app.hosting.policy``'s.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
+from app.core.routing import Router
 from app.core.types import PathId
 from app.hosting import service
 from app.hosting.models import (
@@ -26,7 +27,7 @@ from app.hosting.models import (
 )
 from app.keys.auth import CurrentActor
 
-router = APIRouter(prefix="/api/v1", tags=["hosting"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["hosting"])
 
 _NOT_HOSTED = "The event is not a youth or school exchange"
 

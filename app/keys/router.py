@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
+from app.core.routing import Router
 from app.core.types import PathId
 from app.keys import service
 from app.keys.auth import CurrentActor
 from app.keys.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 
-router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1/api-keys", tags=["api keys"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated,

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import Path, Response, status
 
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
+from app.core.routing import Router
 from app.core.types import MAX_ID
 from app.keys.auth import CurrentActor
 from app.mirrors import service
 from app.mirrors.models import ExternalCalendar, ExternalCalendarCreate, ExternalCalendarPublic
 
-router = APIRouter(prefix="/api/v1", tags=["external calendars"],
-                   route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["external calendars"])
 
 CityId = Annotated[int, Path(ge=1, le=MAX_ID)]
 CalendarId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
+from app.core.routing import Router
 from app.core.types import MAX_ID, PathId
 from app.keys.auth import CurrentActor
 from app.notifications import service, webhooks
@@ -23,7 +24,7 @@ from app.notifications.models import (
     WebhookEndpointWithSecret,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["notifications"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["notifications"])
 
 
 @router.get("/notifications", response_model=Page[NotificationPublic], responses=problems(403))

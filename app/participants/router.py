@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 from sqlmodel import Session
 
 from app.core.actors import Actor
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.errors import UnsupportedMediaType
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
+from app.core.routing import Router
 from app.core.types import MAX_ID, IdFilter, PathId
 from app.keys.auth import CurrentActor
 from app.participants import delegations, service
@@ -41,7 +42,7 @@ from app.participants.models import (
     RegistrationStatus,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["participants"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["participants"])
 
 
 def _public(session: Session, registrations: list[Registration]) -> list[RegistrationPublic]:

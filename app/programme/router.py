@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import Header, Response, status
 
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
+from app.core.routing import Router
 from app.core.types import PathId
 from app.events.router import EventId
 from app.keys.auth import CurrentActor, MaybeActor
@@ -20,7 +21,7 @@ from app.programme.models import (
     ProgrammeItemUpdate,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["programme"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["programme"])
 
 IfMatch = Annotated[
     str | None,

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import AfterValidator
 
 from app.cities.models import TimezoneName
 from app.core import clock
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
+from app.core.routing import Router
 from app.core.types import PathId
 from app.keys.auth import CurrentActor, MaybeActor
 from app.reminders import plan, recipients, service
@@ -30,7 +31,7 @@ from app.twin_cities_day import (
     next_twin_cities_day,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["twin cities day"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["twin cities day"])
 
 
 def _since_1962(year: int) -> int:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
+from app.core.routing import Router
 from app.core.types import PathId
 from app.keys.auth import CurrentActor
 from app.travel import board, service
@@ -20,7 +21,7 @@ from app.travel.models import (
     TravelBoard,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["travel"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["travel"])
 
 LateDays = Annotated[int, Query(
     ge=0, le=366, description="Missing travel is flagged late when the event starts within "

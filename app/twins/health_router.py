@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep
+from app.core.routing import Router
 from app.core.types import PathId
 from app.keys.auth import CurrentActor, MaybeActor
 from app.twins import health
 from app.twins.health import CityPartnershipsHealth, DormantTwinning
 
-router = APIRouter(prefix="/api/v1", tags=["twins"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["twins"])
 
 
 @router.get("/cities/{city_id}/partnerships/health", response_model=CityPartnershipsHealth)

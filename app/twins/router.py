@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import Body, Query, status
 
 from app.cities.models import CountryCode
-from app.core.db import SessionDep, TransactionalRoute
+from app.core.db import SessionDep
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep
+from app.core.routing import Router
 from app.core.types import PathId
 from app.keys.auth import CurrentActor, MaybeActor
 from app.twins import service
@@ -27,7 +28,7 @@ from app.twins.service import (
     TwinSearchUpdate,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["twins"], route_class=TransactionalRoute)
+router = Router(prefix="/api/v1", tags=["twins"])
 
 NOT_READY = (503, "No candidate model yet (the worker builds it; `twinplan "
                   "build-candidates` builds it now), or none that knows this city yet: try "
