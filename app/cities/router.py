@@ -83,19 +83,14 @@ def list_partners(
 ) -> object:
     """A city's twins, with each partnership's status and the date it took effect."""
     service.get_city(session, city_id)
-    rows = service.partners_of(session, city_id, status)
-    window = rows[page.offset : page.offset + page.limit]
+    window, total = service.partner_page(session, city_id, status, page.offset, page.limit)
+    # Rows, not models: the response model reads them once, in one pass.
     items = [
-        PartnerPublic(
-            partnership_id=p.id or 0,
-            city=CityPublic.model_validate(other),
-            status=p.status,
-            established_on=p.established_on,
-            status_changed_on=changed_on,
-        )
+        {"partnership_id": p.id, "city": other, "status": p.status,
+         "established_on": p.established_on, "status_changed_on": changed_on}
         for p, other, changed_on in window
     ]
-    return Page(items=items, total=len(rows), limit=page.limit, offset=page.offset)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 def _public(session: Session, partnerships: list[Partnership]) -> list[PartnershipPublic]:

@@ -304,15 +304,33 @@ def partnership_query(
 def partners_of(
     session: Session, city_id: int, status: PartnershipStatus | None = None
 ) -> list[tuple[Partnership, City, str | None]]:
-    """A city's twins: (partnership, the other city, date of the current status)."""
+    """A city's twins: (partnership, the other city, date of the current status),
+    by the other city's name."""
+    return partner_page(session, city_id, status)[0]
+
+
+def partner_page(
+    session: Session, city_id: int, status: PartnershipStatus | None = None,
+    offset: int = 0, limit: int | None = None,
+) -> tuple[list[tuple[Partnership, City, str | None]], int]:
+    """One page of ``partners_of``, and how many there are in all: the twins are
+    ordered by name, read alone; only the page's cities are read whole."""
     partnerships = session.exec(partnership_query(city_id, status)).all()
     other_ids = [p.city_b_id if p.city_a_id == city_id else p.city_a_id for p in partnerships]
-    cities = {c.id: c for c in session.exec(select(City).where(col(City.id).in_(other_ids)))}
-    history = status_history(session, [p.id for p in partnerships if p.id is not None])
-    out = []
-    for p, other_id in zip(partnerships, other_ids, strict=True):
-        assert p.id is not None
-        changes = history[p.id]
-        out.append((p, cities[other_id], changes[-1].changed_on if changes else None))
-    out.sort(key=lambda row: fold(row[1].name))
-    return out
+    names = dict(session.exec(select(City.id, City.name).where(col(City.id).in_(other_ids))).all())
+    ordered = sorted(zip(partnerships, other_ids, strict=True),
+                     key=lambda pair: fold(names[pair[1]]))
+    window = ordered[offset:None if limit is None else offset + limit]
+    shown = [other_id for _, other_id in window]
+    cities = {c.id: c for c in session.exec(select(City).where(col(City.id).in_(shown)))}
+    # The date of each one's newest status change: two columns, not whole rows.
+    latest: dict[int, str | None] = {}
+    ids = [p.id for p, _ in window if p.id is not None]
+    if ids:
+        for partnership_id, changed_on in session.exec(
+            select(PartnershipStatusChange.partnership_id, PartnershipStatusChange.changed_on)
+            .where(col(PartnershipStatusChange.partnership_id).in_(ids))
+            .order_by(col(PartnershipStatusChange.id))
+        ):
+            latest[partnership_id] = changed_on
+    return [(p, cities[other_id], latest.get(p.id or 0)) for p, other_id in window], len(ordered)

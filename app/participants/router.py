@@ -45,15 +45,20 @@ from app.participants.models import (
 router = Router(prefix="/api/v1", tags=["participants"])
 
 
-def _public(session: Session, registrations: list[Registration]) -> list[RegistrationPublic]:
+def _public(session: Session, registrations: list[Registration]
+            ) -> list[RegistrationPublic | Registration]:
+    """What the API shows of each registration: the row itself, which the response
+    model reads once, in one pass (building each model here first doubled that
+    work on every list), or, for a waitlisted one, a model with its place in line."""
     positions: dict[int, dict[int, int]] = {}
-    out = []
+    out: list[RegistrationPublic | Registration] = []
     for r in registrations:
-        position = None
-        if r.status == RegistrationStatus.waitlisted:
-            if r.event_id not in positions:
-                positions[r.event_id] = service.waitlist_positions(session, r.event_id)
-            position = positions[r.event_id].get(r.id or 0)
+        if r.status != RegistrationStatus.waitlisted:
+            out.append(r)
+            continue
+        if r.event_id not in positions:
+            positions[r.event_id] = service.waitlist_positions(session, r.event_id)
+        position = positions[r.event_id].get(r.id or 0)
         out.append(RegistrationPublic.model_validate(r, update={"waitlist_position": position}))
     return out
 
@@ -105,9 +110,8 @@ def export_participant(
     participant = service.get_participant(session, participant_id, actor)
     return ParticipantExport(
         participant=ParticipantPublic.model_validate(participant),
-        registrations=_public(
-            session, service.registrations_of(session, participant_id, actor)
-        ),
+        registrations=[RegistrationPublic.model_validate(r) for r in _public(
+            session, service.registrations_of(session, participant_id, actor))],
     )
 
 
