@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import cached_property
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, union_all
@@ -233,10 +234,33 @@ def _visible_or_404(
     return event
 
 
+class _GuestsOf(Sequence[int]):
+    """An event's guest city ids, read when first asked for: the visibility rule
+    needs them only for an event that is not public (a query saved on every read
+    of a public one)."""
+
+    def __init__(self, session: Session, event_id: int) -> None:
+        self._session, self._event_id = session, event_id
+
+    @cached_property
+    def _ids(self) -> list[int]:
+        return guest_ids_of(self._session, [self._event_id])[self._event_id]
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[int]: ...
+    def __getitem__(self, index: int | slice) -> int | Sequence[int]:
+        return self._ids[index]
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 def can_see(session: Session, actor: Actor | None, event: Event) -> bool:
     """Whether the caller may know this event exists: the one visibility rule."""
     assert event.id is not None
-    return policy.can_read_event(actor, event, guest_ids_of(session, [event.id])[event.id])
+    return policy.can_read_event(actor, event, _GuestsOf(session, event.id))
 
 
 def get_event(session: Session, event_id: int, actor: Actor | None) -> Event:
