@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import Row, func, update
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from app.cities.models import City
@@ -737,13 +738,15 @@ def registration_query(
     return query.order_by(col(Registration.id))
 
 
-def _reachable(registration: Registration, participant: Participant) -> bool:
+# What readiness reads of a registration and its person, one row of named columns:
+# registration_id, status, is_minor, role, participant_id, full_name, email, phone,
+# guardian_email, birth_date, passport_expiry, home_city_id.
+ReadinessRow = Row[Any]
+
+
+def _reachable(entry: ReadinessRow) -> bool:
     """An email or phone of theirs, or, for a minor, their guardian's email."""
-    return bool(
-        participant.email
-        or participant.phone
-        or (registration.is_minor and participant.guardian_email)
-    )
+    return bool(entry.email or entry.phone or (entry.is_minor and entry.guardian_email))
 
 
 # A guest's passport must stay valid this long after the return.
@@ -757,11 +760,11 @@ def months_after(day: date, months: int) -> date:
     return date(year, month, min(day.day, monthrange(year, month)[1]))
 
 
-def _passport_problem(participant: Participant, event: Event) -> str | None:
+def _passport_problem(entry: ReadinessRow, event: Event) -> str | None:
     """A guest's passport that expires within six months of the return (most visa
     rules ask that much validity). The host's own people cross no border."""
-    expiry = participant.passport_expiry
-    if participant.home_city_id == event.host_city_id or expiry is None:
+    expiry = entry.passport_expiry
+    if entry.home_city_id == event.host_city_id or expiry is None:
         return None
     if expiry >= months_after(event.last_day, PASSPORT_MARGIN_MONTHS):
         return None
@@ -783,27 +786,36 @@ def readiness(session: Session, event_id: int, actor: Actor,
         if city_id not in (None, actor.city_id):
             raise Forbidden("a city taking part sees its own delegation's readiness only")
         city_id = actor.city_id
-    query = (
-        select(Registration, Participant)
-        .join(Participant, col(Participant.id) == Registration.participant_id)
-        .where(Registration.event_id == event.id)
-    )
+    # What it reads of each registration and its person, as one row of columns:
+    # an event of 200 people made 400 objects, half the time of the answer.
+    which = [col(Registration.event_id) == event.id]
     if city_id is not None:
-        query = query.where(Participant.home_city_id == city_id)
-    rows = session.exec(query.order_by(col(Registration.id))).all()
+        which.append(col(Participant.home_city_id) == city_id)
+    rows: list[ReadinessRow] = list(session.connection().execute(
+        select_columns(
+            col(Registration.id).label("registration_id"), col(Registration.status),
+            col(Registration.is_minor), col(Registration.role),
+            col(Participant.id).label("participant_id"), col(Participant.full_name),
+            col(Participant.email), col(Participant.phone), col(Participant.guardian_email),
+            col(Participant.birth_date), col(Participant.passport_expiry),
+            col(Participant.home_city_id))
+        .join(Participant, col(Participant.id) == Registration.participant_id)
+        .where(*which)
+        .order_by(col(Registration.id))
+    ))
     counts = dict.fromkeys(RegistrationStatus, 0)
-    for registration, _ in rows:
-        counts[RegistrationStatus(registration.status)] += 1
-    holding = [(r, p) for r, p in rows if r.status in HOLDING]
+    for row in rows:
+        counts[RegistrationStatus(row.status)] += 1
+    holding = [row for row in rows if row.status in HOLDING]
     held = len(holding)
     problems: list[ReadinessProblem] = []
 
-    def problem(kind: ProblemKind, detail: str, r: Registration | None = None,
-                p: Participant | None = None) -> None:
+    def problem(kind: ProblemKind, detail: str, e: ReadinessRow | None = None) -> None:
         problems.append(ReadinessProblem(
             kind=kind, detail=detail,
-            participant_id=p.id if p else None, registration_id=r.id if r else None,
-            name=p.full_name if p else None,
+            participant_id=e.participant_id if e else None,
+            registration_id=e.registration_id if e else None,
+            name=e.full_name if e else None,
         ))
 
     if event.status not in (EventStatus.planned, EventStatus.confirmed):
@@ -812,10 +824,10 @@ def readiness(session: Session, event_id: int, actor: Actor,
     if overbooked and city_id is None:  # the event's places, not one delegation's
         problem(ProblemKind.overbooked, f"{held} places are held for a capacity of "
                 f"{event.capacity}: {overbooked} too many")
-    minors = sum(1 for r, _ in holding if r.is_minor)
+    minors = sum(1 for e in holding if e.is_minor)
     chaperones = sum(
-        1 for r, _ in holding
-        if r.role == RegistrationRole.chaperone and not r.is_minor and r.status in GOING
+        1 for e in holding
+        if e.role == RegistrationRole.chaperone and not e.is_minor and e.status in GOING
     )
     missing = 0
     if event.kind in CHAPERONE_RULE_KINDS:
@@ -826,26 +838,26 @@ def readiness(session: Session, event_id: int, actor: Actor,
                 f"{minors} minors (one per {event.chaperone_ratio})")
     without_contact: set[int] = set()
     without_birth: set[int] = set()
-    for r, p in holding:
-        if r.status in CHECKED_IN:
+    for e in holding:
+        if e.status in CHECKED_IN:
             continue
-        if r.status == RegistrationStatus.pending_consent:
-            problem(ProblemKind.consent_missing, "no guardian's consent yet", r, p)
-        elif r.status == RegistrationStatus.awaiting_chaperone:
+        if e.status == RegistrationStatus.pending_consent:
+            problem(ProblemKind.consent_missing, "no guardian's consent yet", e)
+        elif e.status == RegistrationStatus.awaiting_chaperone:
             problem(ProblemKind.chaperone_missing,
-                    "consent given; waits for enough adult chaperones", r, p)
-        if not _reachable(r, p):
-            without_contact.add(p.id or 0)
+                    "consent given; waits for enough adult chaperones", e)
+        if not _reachable(e):
+            without_contact.add(e.participant_id)
             problem(ProblemKind.unreachable, "no email or phone"
-                    + (" (nor a guardian's email)" if r.is_minor else ""), r, p)
-        if p.birth_date is None:
-            without_birth.add(p.id or 0)
+                    + (" (nor a guardian's email)" if e.is_minor else ""), e)
+        if e.birth_date is None:
+            without_birth.add(e.participant_id)
             if event.kind in CHAPERONE_RULE_KINDS:
                 problem(ProblemKind.birth_date_missing,
-                        f"no birth date (a {event.kind} needs it)", r, p)
-        expiring = _passport_problem(p, event)
+                        f"no birth date (a {event.kind} needs it)", e)
+        expiring = _passport_problem(e, event)
         if expiring is not None:
-            problem(ProblemKind.passport_expiring, expiring, r, p)
+            problem(ProblemKind.passport_expiring, expiring, e)
     return Readiness(
         event_id=event.id or 0,
         city_id=city_id,
