@@ -211,10 +211,16 @@ def seed_and_record(spec: Path) -> None:
         Path_("city feed, 304, 10 writes/s elsewhere", feed, not_modified=True,
               writes_elsewhere=True),
     ]
+    # What the writer may edit: events the feed leaves out, and that no other path
+    # shows either (not on the events list's first page, not the busy one), so that
+    # every answer stays the one recorded for the bare app.
     with open_session() as session:
         shown = select(EventGuest.event_id).where(EventGuest.city_id == twins[1])
+        first_page = select(Event.id).order_by(col(Event.starts_at_utc), col(Event.id)) \
+            .limit(100).scalar_subquery()
         elsewhere = session.exec(select(Event.id).where(
-            Event.host_city_id != twins[1], col(Event.id).not_in(shown))
+            Event.host_city_id != twins[1], col(Event.id).not_in(shown),
+            col(Event.id).not_in(first_page), Event.id != busy.id)
             .order_by(col(Event.id))).all()
     statements: list[tuple[str, Any]] = []
     recording = False
