@@ -250,6 +250,26 @@ def time_in_turns(worlds: list[World], runs: int) -> None:
 # Backends -----------------------------------------------------------------------------
 
 
+def edit_event(engine: Engine, event_id: int, title: str) -> None:
+    """What PATCH does to an event: a new title, version, sequence and updated_at,
+    through the ORM in a transaction of its own, so that its cities' feed versions
+    move as they do for the API (``app.calendars.versions``)."""
+    from sqlmodel import Session
+
+    import app.models  # noqa: F401  (every table: the ORM resolves foreign keys)
+    from app.calendars import versions  # noqa: F401  (its listeners move the versions)
+    from app.events.models import Event
+
+    with Session(engine) as session:
+        event = session.get(Event, event_id)
+        assert event is not None
+        event.title = title
+        event.version += 1
+        event.sequence += 1
+        event.updated_at = datetime.now(UTC)
+        session.commit()
+
+
 def with_search_path(url: str, schema: str) -> str:
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"

@@ -65,6 +65,7 @@ from fastapi import Response
 from sqlalchemy import Engine, text
 
 from bench.events import (  # the same tables, loaded the same way
+    edit_event,
     load_postgres,
     load_sqlite,
     with_search_path,
@@ -214,22 +215,7 @@ def _timed(samples: list[float], call: Callable[[], Any], expect: int) -> Any:
 
 
 def _edit(world: World, event_id: int) -> None:
-    """What PATCH does to an event: new title, version, sequence and updated_at, through
-    the ORM, so that its cities' feed versions move as they do for the API."""
-    from sqlmodel import Session
-
-    import app.models  # noqa: F401  (every table: the ORM resolves foreign keys)
-    from app.calendars import versions  # noqa: F401  (its listeners move the versions)
-    from app.events.models import Event
-
-    with Session(world.engine) as session:
-        event = session.get(Event, event_id)
-        assert event is not None
-        event.title = f"Edited {time.perf_counter_ns()}"
-        event.version += 1
-        event.sequence += 1
-        event.updated_at = datetime.now(UTC)
-        session.commit()
+    edit_event(world.engine, event_id, f"Edited {time.perf_counter_ns()}")
 
 
 def time_twinplan(world: World, runs: int, cold_runs: int, radicale: Radicale) -> None:

@@ -57,6 +57,7 @@ from typing import Any
 
 import httpx
 
+from bench.events import edit_event
 from bench.processes import free_port, scratch_postgres, stop, wait_until_up, wrk
 
 BIN = Path(sys.executable).parent
@@ -380,12 +381,7 @@ def writes_elsewhere(world: World, per_second: float = 10) -> Iterator[list[int]
     """Edit events the feed leaves out, ``per_second`` a second, each in its own
     transaction through the ORM (so their cities' feed versions move, as for the
     API), until the block ends; yields the count of edits made."""
-    from sqlmodel import Session
-
-    import app.models  # noqa: F401  (every table: the ORM resolves foreign keys)
-    from app.calendars import versions  # noqa: F401  (its listeners move the versions)
     from app.core.db import make_engine
-    from app.events.models import Event
 
     engine = make_engine(world.url)
     done: list[int] = [0]
@@ -396,14 +392,7 @@ def writes_elsewhere(world: World, per_second: float = 10) -> Iterator[list[int]
         interval = 1 / per_second
         next_at = time.monotonic()
         while not stopping.is_set():
-            with Session(engine) as session:
-                event = session.get(Event, rng.choice(world.elsewhere))
-                assert event is not None
-                event.title = f"Exchange, edited {done[0]}"
-                event.version += 1
-                event.sequence += 1
-                event.updated_at = datetime.now(UTC)
-                session.commit()
+            edit_event(engine, rng.choice(world.elsewhere), f"Exchange, edited {done[0]}")
             done[0] += 1
             next_at += interval
             stopping.wait(max(0.0, next_at - time.monotonic()))
