@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import inspect
 import weakref
@@ -188,10 +189,35 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+Check = Callable[[Session], None]
+# Checks a dependency left to the endpoint's transaction (``confirm_in_endpoint``).
+_confirmations: contextvars.ContextVar[tuple[tuple[Session, Check], ...]] = \
+    contextvars.ContextVar("twinplan_confirmations", default=())
+
+
+def confirms_in_endpoint(request: Request) -> bool:
+    """Whether this request's endpoint runs ``confirm_in_endpoint`` checks: a sync
+    endpoint on a ``TransactionalRoute``."""
+    route = request.scope.get("route")
+    return getattr(getattr(route, "endpoint", None), "runs_confirmations", False) is True
+
+
+def confirm_in_endpoint(session: Session, check: Check) -> None:
+    """Leave ``check`` to the endpoint's own thread and transaction, only where
+    ``confirms_in_endpoint``: it runs first, on ``session``, before the endpoint,
+    and what it raises is the answer (the transaction rolled back). A dependency
+    that would otherwise need a trip to a thread and a transaction of its own
+    before the endpoint's (the API key lookup, ``app.keys.auth``) costs neither."""
+    _confirmations.set((*_confirmations.get(), (session, check)))
+
+
 def _ending_transaction_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    def run(kwargs: dict[str, Any]) -> Any:
+    def run(kwargs: dict[str, Any], confirmations: tuple[tuple[Session, Check], ...]) -> Any:
         sessions = [v for v in kwargs.values() if isinstance(v, Session)]
+        sessions += [s for s, _ in confirmations if not any(s is t for t in sessions)]
         try:
+            for session, check in confirmations:
+                check(session)
             result = endpoint(**kwargs)
             for session in sessions:
                 session.commit()
@@ -203,8 +229,10 @@ def _ending_transaction_in_thread(endpoint: Callable[..., Any]) -> Callable[...,
 
     @functools.wraps(endpoint)
     async def in_thread(**kwargs: Any) -> Any:
-        return await run_in_threadpool(run, kwargs)
+        # The dependencies ran in this task, so their confirmations are in its context.
+        return await run_in_threadpool(run, kwargs, _confirmations.get())
 
+    in_thread.runs_confirmations = True  # type: ignore[attr-defined]
     return in_thread
 
 
@@ -219,7 +247,9 @@ class TransactionalRoute(APIRoute):
     requests queued on those locks could otherwise occupy every pool thread
     while the lock holder waits for one. The session dependency still commits
     (a no-op by then) and closes. What the validation reads was loaded by the
-    endpoint (sessions keep their objects' values at commit).
+    endpoint (sessions keep their objects' values at commit). Checks that
+    dependencies left to it (``confirm_in_endpoint``) run first, in the same
+    thread and transaction.
     """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:

@@ -2,6 +2,11 @@
 that a higher layer plugs in (``also_authenticate``: the session cookie of a
 signed-in person, ``app.accounts.sessions``), resolved to an ``Actor``.
 
+A key found active once is remembered (who it is never changes): the next
+request with it reaches a sync endpoint without a lookup, a trip to a thread
+and a transaction of its own; the endpoint's transaction confirms the key is
+still active before the endpoint runs (``app.core.db.confirm_in_endpoint``).
+
 Routers only ask for the actor (``CurrentActor``, or ``MaybeActor`` where
 reading needs no key); what the actor may do is each domain's policy.
 """
@@ -19,15 +24,22 @@ from sqlmodel import Session
 
 from app.core import ratelimit
 from app.core.actors import ANONYMOUS, Actor, Role, bind
-from app.core.db import SessionDep
+from app.core.db import SessionDep, confirm_in_endpoint, confirms_in_endpoint
 from app.core.errors import Unauthorized
-from app.keys.service import find_active_key
+from app.keys.service import find_active_key, hash_key, key_is_active
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer tp_...`")
 
 Authenticator = Callable[[Request, Session], Actor | None]
 Carries = Callable[[Request], bool]
 _others: list[tuple[Carries, Authenticator]] = []
+# Keys found active before, by their hash: who each one is (keys never change who
+# they are, only whether they are revoked). A request with one of them reaches a
+# sync endpoint without a lookup of its own: the endpoint's transaction confirms
+# the key first (``_still_active``), so a revocation counts at once, on every worker.
+_known: dict[str, Actor] = {}
+KNOWN_KEYS = 4096
+UNAUTHORIZED = "the API key is unknown or has been revoked"
 
 
 def also_authenticate(carries: Carries) -> Callable[[Authenticator], Authenticator]:
@@ -56,7 +68,23 @@ async def optional_actor(
         # system's, and the session may have been bound by an earlier caller.
         bind(session, replace(ANONYMOUS, address=_address(request)))
         return None
+    if credentials is not None and confirms_in_endpoint(request):
+        digest = hash_key(credentials.credentials)
+        known = _known.get(digest)
+        if known is not None:
+            actor = replace(known, address=_address(request))
+            bind(session, actor)
+            confirm_in_endpoint(session, _still_active(digest, known.key_id or 0))
+            return actor
     return await run_in_threadpool(_look_up, request, session, credentials)
+
+
+def _still_active(digest: str, key_id: int) -> Callable[[Session], None]:
+    def check(session: Session) -> None:
+        if not key_is_active(session, key_id):
+            _known.pop(digest, None)
+            raise Unauthorized(UNAUTHORIZED)
+    return check
 
 
 def _look_up(request: Request, session: Session,
@@ -83,9 +111,12 @@ def _look_up(request: Request, session: Session,
     if key is None or key.id is None:
         # Past its address's limit of failures, 429 rather than 401 (app.core.ratelimit).
         ratelimit.charge_failed_auth(request, session)
-        raise Unauthorized("the API key is unknown or has been revoked")
+        raise Unauthorized(UNAUTHORIZED)
     actor = Actor(role=Role(key.role), city_id=key.city_id, key_id=key.id,
                   user_id=key.user_id, address=_address(request))
+    if len(_known) >= KNOWN_KEYS:
+        _known.clear()
+    _known[key.key_hash] = replace(actor, address=None)
     bind(session, actor)  # who the data audit records for this request's writes
     return actor
 

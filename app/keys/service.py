@@ -6,7 +6,7 @@ import hashlib
 import secrets
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.core import changes
 from app.core.actors import Actor, Role
@@ -61,6 +61,14 @@ def create_api_key(
 def find_active_key(session: Session, secret: str) -> ApiKey | None:
     key = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).first()
     return key if key is not None and key.revoked_at is None else None
+
+
+def key_is_active(session: Session, key_id: int) -> bool:
+    """Whether the key still exists and is not revoked (its id, role and city never change)."""
+    found = session.execute(
+        select(ApiKey.id).where(ApiKey.id == key_id, col(ApiKey.revoked_at).is_(None))
+    ).first()
+    return found is not None
 
 
 def get_api_key(session: Session, key_id: int, actor: Actor) -> ApiKey:
