@@ -195,20 +195,18 @@ _confirmations: contextvars.ContextVar[tuple[tuple[Session, Check], ...]] = \
     contextvars.ContextVar("twinplan_confirmations", default=())
 
 
-def confirms_in_endpoint(request: Request) -> bool:
-    """Whether this request's endpoint runs ``confirm_in_endpoint`` checks: a sync
-    endpoint on a ``TransactionalRoute``."""
-    route = request.scope.get("route")
-    return getattr(getattr(route, "endpoint", None), "runs_confirmations", False) is True
-
-
-def confirm_in_endpoint(session: Session, check: Check) -> None:
-    """Leave ``check`` to the endpoint's own thread and transaction, only where
-    ``confirms_in_endpoint``: it runs first, on ``session``, before the endpoint,
-    and what it raises is the answer (the transaction rolled back). A dependency
-    that would otherwise need a trip to a thread and a transaction of its own
-    before the endpoint's (the API key lookup, ``app.keys.auth``) costs neither."""
+def confirm_in_endpoint(request: Request, session: Session, check: Check) -> bool:
+    """Leave ``check`` to the endpoint's own thread and transaction: it runs first,
+    on ``session``, before the endpoint, and what it raises is the answer (the
+    transaction rolled back). A dependency that would otherwise need a trip to a
+    thread and a transaction of its own before the endpoint's (the API key lookup,
+    ``app.keys.auth``) costs neither. False, and nothing left, where the endpoint
+    cannot run it (only a sync endpoint on a ``TransactionalRoute`` can)."""
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    if getattr(endpoint, "runs_confirmations", False) is not True:
+        return False
     _confirmations.set((*_confirmations.get(), (session, check)))
+    return True
 
 
 def _ending_transaction_in_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:

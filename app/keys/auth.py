@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from app.core import ratelimit
 from app.core.actors import ANONYMOUS, Actor, Role, bind
-from app.core.db import SessionDep, confirm_in_endpoint, confirms_in_endpoint
+from app.core.db import SessionDep, confirm_in_endpoint
 from app.core.errors import Unauthorized
 from app.keys.service import find_active_key, hash_key, key_is_active
 
@@ -68,13 +68,13 @@ async def optional_actor(
         # system's, and the session may have been bound by an earlier caller.
         bind(session, replace(ANONYMOUS, address=_address(request)))
         return None
-    if credentials is not None and confirms_in_endpoint(request):
+    if credentials is not None:
         digest = hash_key(credentials.credentials)
         known = _known.get(digest)
-        if known is not None:
+        if known is not None and confirm_in_endpoint(
+                request, session, _still_active(digest, known.key_id or 0)):
             actor = replace(known, address=_address(request))
             bind(session, actor)
-            confirm_in_endpoint(session, _still_active(digest, known.key_id or 0))
             return actor
     return await run_in_threadpool(_look_up, request, session, credentials)
 
