@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
@@ -27,6 +27,7 @@ from app.changelog.router import router as changelog_router
 from app.cities.router import router as cities_router
 from app.console import console_app
 from app.core import idempotency, ratelimit
+from app.core.actors import Actor
 from app.core.db import WRITE_METHODS, SessionDep, get_engine
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
@@ -37,7 +38,7 @@ from app.documents.router import router as documents_router
 from app.events.proposals_router import router as proposals_router
 from app.events.router import router as events_router
 from app.hosting.router import router as hosting_router
-from app.keys.auth import MaybeActor, optional_actor, require_actor
+from app.keys.auth import identify, require_actor
 from app.keys.router import router as keys_router
 from app.mirrors.router import router as mirrors_router
 from app.notifications.router import router as notifications_router
@@ -82,25 +83,33 @@ class Health(BaseModel):
     database: Literal["ok", "unreachable"]
 
 
-async def idempotency_key(request: Request, session: SessionDep, actor: MaybeActor) -> None:
-    """A POST's ``Idempotency-Key``, claimed for the caller the key lookup found
-    (``app.core.idempotency``); a retry is answered here, from the first request."""
+async def admit(
+    request: Request, session: SessionDep, actor: Annotated[Actor | None, Depends(identify)]
+) -> None:
+    """What every request passes before its endpoint, in this order, as the app's
+    one dependency. Every endpoint judges a key that is sent, public reads
+    included: an unknown or revoked key is 401 everywhere, never silently read as
+    anonymous (``identify``). A JSON body's values must have the JSON types the
+    document gives them (``json_body_types``). A POST's Idempotency-Key is claimed
+    for that caller, or answered from (``app.core.idempotency``). A write counts
+    against its caller's limits (``app.core.ratelimit``); over one, 429: after the
+    claim, so a replayed answer is not counted and the count's commit is not the
+    endpoint's work. A read is not counted, and costs no trip to a worker thread.
+
+    One dependency rather than four: FastAPI solves each dependency's own
+    dependencies (the session, the caller) again wherever it is named, and that
+    walk was a fifth of a cheap read's time (bench.throughput, py-spy).
+    """
+    await json_body_types(request)
     await idempotency.claim(request, session, actor)
-
-
-async def rate_limit(request: Request, session: SessionDep, actor: MaybeActor) -> None:
-    """A write counts against its caller's limits (``app.core.ratelimit``); over one,
-    429. After the Idempotency-Key's claim: a replayed answer is not counted, and
-    the count's commit is not the endpoint's work. A read is not counted, and costs
-    no trip to a worker thread."""
     if request.method not in WRITE_METHODS:
         return
 
-    def admit() -> None:
+    def admit_write() -> None:
         with idempotency.outside_the_work(request, session):
             ratelimit.admit_write(request, session, actor)
 
-    await run_in_threadpool(admit)
+    await run_in_threadpool(admit_write)
 
 
 @asynccontextmanager
@@ -117,19 +126,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level)
-    # Every endpoint judges a key that is sent, public reads included: an unknown or
-    # revoked key is 401 everywhere, never silently read as anonymous. (Routes that
-    # ask for the actor themselves share this one lookup: FastAPI caches it.) Then a
-    # JSON body's values must have the JSON types the document gives them. Then a
-    # POST's Idempotency-Key is claimed for that caller, or answered from. Then a write
-    # is counted against the caller's rate limits.
+    # Every request passes `admit` first: who calls, body types, Idempotency-Key,
+    # rate limits. (Routes that ask for the caller get what it found.)
     # FastAPIOffline serves Swagger UI from the package's own copy: FastAPI's page
     # loads it from a CDN, which a city hall intranet cannot reach. (No ReDoc: its
     # page fetches a logo from its vendor's CDN.)
     app = FastAPIOffline(title="Twinplan", version="1.0.0", description=DESCRIPTION,
                          lifespan=lifespan,
-                         dependencies=[Depends(optional_actor), Depends(json_body_types),
-                                       Depends(idempotency_key), Depends(rate_limit)],
+                         dependencies=[Depends(admit)],
                          redoc_url=None)
     # Added last, so it runs first: the request id exists before the size is judged,
     # and the idempotency middleware sees only bodies of an allowed size.
@@ -142,8 +146,8 @@ def create_app() -> FastAPI:
     # Every problem each operation can answer, in the OpenAPI document: the key
     # lookup above runs on every endpoint, so each may answer 401; the routes that
     # need a key list the bearer scheme alone in `security`.
-    install_openapi(app, answers={optional_actor: {401, 429}, current_session: {401},
-                             rate_limit: {429}},
+    install_openapi(app, answers={identify: {401, 429}, current_session: {401},
+                             admit: {429}},
                     auth_required=[require_actor, current_session],
                     amend=[idempotency.document])
     app.include_router(cities_router)

@@ -40,6 +40,7 @@ _others: list[tuple[Carries, Authenticator]] = []
 _known: dict[str, Actor] = {}
 KNOWN_KEYS = 4096
 UNAUTHORIZED = "the API key is unknown or has been revoked"
+_ACTOR = "twinplan.actor"  # where ``identify`` leaves the caller, in the request's scope
 
 
 def also_authenticate(carries: Carries) -> Callable[[Authenticator], Authenticator]:
@@ -53,14 +54,36 @@ def also_authenticate(carries: Carries) -> Callable[[Authenticator], Authenticat
     return register
 
 
-async def optional_actor(
+async def identify(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor | None:
-    """The caller, or None for an anonymous one. Runs on every request: an anonymous
-    one costs no database and no worker thread (each hop to a thread is a good part
-    of a cheap request's time: bench.throughput, /health)."""
+    """The caller, or None for an anonymous one; a dependency of the whole app
+    (``app.main``), run once per request, before any other, and kept in the request
+    for ``optional_actor``. An anonymous caller costs no database and no worker
+    thread (each hop to a thread is a good part of a cheap request's time:
+    bench.throughput, /health)."""
+    actor = await _identify(request, session, credentials)
+    request.scope[_ACTOR] = actor
+    return actor
+
+
+async def optional_actor(request: Request) -> Actor | None:
+    """The caller ``identify`` found for this request, or None for an anonymous one.
+
+    A dependency with no dependencies of its own, on purpose: FastAPI solves a
+    dependency's own dependencies again wherever it is named, cached or not, and
+    the caller is named by most endpoints and by ``require_actor``."""
+    try:
+        actor: Actor | None = request.scope[_ACTOR]
+    except KeyError:
+        raise RuntimeError("keys.auth.identify is not a dependency of this app") from None
+    return actor
+
+
+async def _identify(request: Request, session: Session,
+                    credentials: HTTPAuthorizationCredentials | None) -> Actor | None:
     # HTTPBearer(auto_error=False) gives None for no header and for other schemes
     # (Basic, say): those callers go on to the other credentials, or are anonymous.
     if credentials is None and not any(carries(request) for carries, _ in _others):
