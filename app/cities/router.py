@@ -20,7 +20,7 @@ from app.cities.models import (
     PartnershipUpdate,
     StatusChangePublic,
 )
-from app.core.db import SessionDep
+from app.core.db import SessionDep, view_of
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
 from app.core.routing import Router
@@ -48,7 +48,8 @@ def list_cities(
     country_code: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
 ) -> object:
     """Cities, sorted by name."""
-    items, total = paginate(session, service.city_query(q, country_code), page)
+    rows, total = paginate(session, service.city_query(q, country_code), page)
+    items = [view_of(city, CityPublic) for city in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
@@ -86,7 +87,7 @@ def list_partners(
     window, total = service.partner_page(session, city_id, status, page.offset, page.limit)
     # Rows, not models: the response model reads them once, in one pass.
     items = [
-        {"partnership_id": p.id, "city": other, "status": p.status,
+        {"partnership_id": p.id, "city": view_of(other, CityPublic), "status": p.status,
          "established_on": p.established_on, "status_changed_on": changed_on}
         for p, other, changed_on in window
     ]
