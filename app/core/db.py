@@ -171,6 +171,12 @@ def write_gate(session: Session) -> contextlib.AbstractAsyncContextManager[Any]:
     return _sqlite_write_gate() if sqlite else contextlib.nullcontext()
 
 
+Check = Callable[[Session], None]
+# Checks a dependency left to the endpoint's transaction (``confirm_in_endpoint``).
+_confirmations: contextvars.ContextVar[tuple[tuple[Session, Check], ...]] = \
+    contextvars.ContextVar("twinplan_confirmations", default=())
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's session: committed when the endpoint returns, rolled back if it raises.
 
@@ -189,6 +195,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         if session.in_transaction():
             await anyio.to_thread.run_sync(step, limiter=anyio.CapacityLimiter(1))
 
+    # A request starts with nothing to confirm (``confirm_in_endpoint``), whatever the
+    # context it runs in held: an ASGI server gives each request a task of its own,
+    # a client calling the app in process may run them all in one task.
+    _confirmations.set(())
     async with gate:
         session = open_session(write=write)
         try:
@@ -202,12 +212,6 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-
-
-Check = Callable[[Session], None]
-# Checks a dependency left to the endpoint's transaction (``confirm_in_endpoint``).
-_confirmations: contextvars.ContextVar[tuple[tuple[Session, Check], ...]] = \
-    contextvars.ContextVar("twinplan_confirmations", default=())
 
 
 def confirm_in_endpoint(request: Request, session: Session, check: Check) -> bool:
@@ -242,8 +246,11 @@ def _ending_transaction_in_thread(endpoint: Callable[..., Any]) -> Callable[...,
 
     @functools.wraps(endpoint)
     async def in_thread(**kwargs: Any) -> Any:
-        # The dependencies ran in this task, so their confirmations are in its context.
-        return await run_in_threadpool(run, kwargs, _confirmations.get())
+        # The dependencies ran in this task, so their confirmations are in its context;
+        # taken from it, as ``get_session`` clears it: never run for another request.
+        confirmations = _confirmations.get()
+        _confirmations.set(())
+        return await run_in_threadpool(run, kwargs, confirmations)
 
     in_thread.runs_confirmations = True  # type: ignore[attr-defined]
     return in_thread

@@ -7,9 +7,11 @@ of keys; its deletion is the cascade a person's erasure makes.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, event, update
@@ -145,3 +147,23 @@ def test_endpoints_that_cannot_confirm_look_the_key_up(
     assert lookups == [READ, "/health"]
     _revoke_elsewhere(session, headers)
     assert_problem(client.get("/health", headers=headers), 401)
+
+
+def test_requests_in_one_task_confirm_only_their_own_key(
+    app: Any, session: Session, statements: list[str]
+) -> None:
+    """An ASGI server runs each request in a task of its own; a client that calls the
+    app in process (httpx's ASGITransport) runs them in the caller's. Each request
+    still confirms once, and leaves no check for the next one."""
+    headers = new_key(session)
+
+    async def four_reads() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            assert (await client.get(READ, headers=headers)).status_code == 200
+            statements.clear()
+            for _ in range(3):
+                assert (await client.get(READ, headers=headers)).status_code == 200
+
+    asyncio.run(four_reads())
+    assert sum("FROM api_key" in sql for sql in statements) == 3
