@@ -13,7 +13,7 @@ from fastapi import Depends, Query, Request, Response, status
 from sqlmodel import Session
 
 from app.core.actors import Actor
-from app.core.db import SessionDep
+from app.core.db import SessionDep, view_of
 from app.core.errors import UnsupportedMediaType
 from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
@@ -45,21 +45,20 @@ from app.participants.models import (
 router = Router(prefix="/api/v1", tags=["participants"])
 
 
-def _public(session: Session, registrations: list[Registration]
-            ) -> list[RegistrationPublic | Registration]:
-    """What the API shows of each registration: the row itself, which the response
-    model reads once, in one pass (building each model here first doubled that
-    work on every list), or, for a waitlisted one, a model with its place in line."""
+def _public(session: Session, registrations: list[Registration]) -> list[dict[str, Any]]:
+    """What the API shows of each registration: the row's values (``view_of``), which
+    the response model validates once (building each model here first doubled that
+    work on every list), with a waitlisted one's place in line."""
     positions: dict[int, dict[int, int]] = {}
-    out: list[RegistrationPublic | Registration] = []
+    out: list[dict[str, Any]] = []
     for r in registrations:
-        if r.status != RegistrationStatus.waitlisted:
-            out.append(r)
-            continue
-        if r.event_id not in positions:
-            positions[r.event_id] = service.waitlist_positions(session, r.event_id)
-        position = positions[r.event_id].get(r.id or 0)
-        out.append(RegistrationPublic.model_validate(r, update={"waitlist_position": position}))
+        values = view_of(r, RegistrationPublic)
+        if values["status"] == RegistrationStatus.waitlisted:
+            event_id = values["event_id"]
+            if event_id not in positions:
+                positions[event_id] = service.waitlist_positions(session, event_id)
+            values["waitlist_position"] = positions[event_id].get(values["id"])
+        out.append(values)
     return out
 
 

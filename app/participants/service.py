@@ -760,16 +760,13 @@ def months_after(day: date, months: int) -> date:
     return date(year, month, min(day.day, monthrange(year, month)[1]))
 
 
-def _passport_problem(entry: ReadinessRow, event: Event) -> str | None:
+def _passport_problem(expiry: date, return_day: date) -> str | None:
     """A guest's passport that expires within six months of the return (most visa
-    rules ask that much validity). The host's own people cross no border."""
-    expiry = entry.passport_expiry
-    if entry.home_city_id == event.host_city_id or expiry is None:
-        return None
-    if expiry >= months_after(event.last_day, PASSPORT_MARGIN_MONTHS):
+    rules ask that much validity)."""
+    if expiry >= months_after(return_day, PASSPORT_MARGIN_MONTHS):
         return None
     return (f"the passport expires on {expiry.isoformat()}, within {PASSPORT_MARGIN_MONTHS} "
-            f"months of the return ({event.last_day.isoformat()})")
+            f"months of the return ({return_day.isoformat()})")
 
 
 def readiness(session: Session, event_id: int, actor: Actor,
@@ -855,9 +852,11 @@ def readiness(session: Session, event_id: int, actor: Actor,
             if event.kind in CHAPERONE_RULE_KINDS:
                 problem(ProblemKind.birth_date_missing,
                         f"no birth date (a {event.kind} needs it)", e)
-        expiring = _passport_problem(e, event)
-        if expiring is not None:
-            problem(ProblemKind.passport_expiring, expiring, e)
+        # The host's own people cross no border.
+        if e.passport_expiry is not None and e.home_city_id != event.host_city_id:
+            expiring = _passport_problem(e.passport_expiry, event.last_day)
+            if expiring is not None:
+                problem(ProblemKind.passport_expiring, expiring, e)
     return Readiness(
         event_id=event.id or 0,
         city_id=city_id,
