@@ -57,14 +57,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
     def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any]:
-        """``process_result_value`` after the driver's own conversion, in one call per
-        value: TypeDecorator's makes two, on every time of every row read."""
+        """Aware UTC from what the driver gives (naive UTC from SQLite), after its own
+        conversion, in one call per value: TypeDecorator's ``process_result_value``
+        makes two, on every time of every row read."""
         convert = self.impl_instance.result_processor(dialect, coltype)
 
         def process(value: Any) -> datetime | None:
