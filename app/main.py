@@ -97,8 +97,8 @@ async def admit(
     endpoint's work. A read is not counted, and costs no trip to a worker thread.
 
     One dependency rather than four: FastAPI solves each dependency's own
-    dependencies (the session, the caller) again wherever it is named, and that
-    walk was a fifth of a cheap read's time (bench.throughput, py-spy).
+    dependencies (the session, the caller) again wherever it is named, 19 solves
+    for one event read where 8 now do (bench.calls counts the calls this saved).
     """
     await json_body_types(request)
     await idempotency.claim(request, session, actor)
