@@ -85,6 +85,10 @@ class Notification(SQLModel, table=True):
     city_id: int | None = Field(default=None, foreign_key="city.id", ondelete="CASCADE")
     # What it is about, e.g. "event:17", so an event's reminders can be found again.
     subject: str | None = Field(default=None, max_length=100, index=True)
+    # The traveller an email is written to (or to whose guardian), so that their
+    # erasure finds it: an address may be shared (siblings' guardian), a person not.
+    participant_id: int | None = Field(
+        default=None, foreign_key="participant.id", ondelete="SET NULL", index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: NotificationStatus = Field(default=NotificationStatus.pending, sa_type=String(20))
     # The moment it is meant for; a reminder more than a day late is missed.

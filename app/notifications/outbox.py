@@ -11,7 +11,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import String, func, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -27,11 +27,12 @@ from app.notifications.models import (
     OPEN_STATUSES,
     Channel,
     Notification,
+    NotificationAttempt,
     NotificationStatus,
     Topic,
     WebhookEndpoint,
 )
-from app.participants.changes import RegistrationChanged
+from app.participants.changes import ParticipantErased, RegistrationChanged
 
 _TABLE = Notification.__table__  # type: ignore[attr-defined]
 
@@ -58,11 +59,14 @@ def enqueue(
     city_id: int | None = None,
     subject: str | None = None,
     parent_id: int | None = None,
+    participant_id: int | None = None,
 ) -> bool:
     """Add a notification unless one with this key exists; True if it was added.
 
     The unique key makes producers idempotent: a retried job, or two workers
-    expanding the same reminder, cannot write a message twice.
+    expanding the same reminder, cannot write a message twice. An email to a
+    traveller or their guardian names the traveller (``participant_id``): their
+    erasure withdraws it (``forget_erased_person``).
     """
     now = clock.now()
     due = due_at or now
@@ -82,6 +86,7 @@ def enqueue(
             available_at=due,
             attempts=0,
             parent_id=parent_id,
+            participant_id=participant_id,
             created_at=now,
             updated_at=now,
         )
@@ -156,6 +161,38 @@ def withdraw_for_endpoint(session: Session, endpoint_id: int, reason: str) -> No
         )
         .values(status=NotificationStatus.withdrawn, last_error=reason, updated_at=clock.now())
     )
+
+
+# What the outbox keeps of an erased person ---------------------------------------
+
+ERASED_RECIPIENT = "(erased)"
+
+
+@changes.receiver(ParticipantErased)
+def forget_erased_person(change: ParticipantErased, session: Session) -> None:
+    """An erased person's emails (and their guardian's about them): the unsent are
+    withdrawn, a claimed one too (its worker's outcome no longer counts), and none
+    keeps the address, the words or the key that named them. The row stays, so the
+    coordinators' log still counts what was sent. Found by the person, never by
+    the address: a sibling's guardian may share it."""
+    now = clock.now()
+    mine = _TABLE.c.participant_id == change.participant_id
+    connection = session.connection()
+    connection.execute(
+        update(_TABLE)
+        .where(mine)
+        .values(recipient=ERASED_RECIPIENT, payload={}, last_error=None, updated_at=now,
+                key=literal("erased:", String) + _TABLE.c.message_id))
+    connection.execute(
+        update(_TABLE)
+        .where(mine, _TABLE.c.status.in_([s.value for s in OPEN_STATUSES]))
+        .values(status=NotificationStatus.withdrawn, claim_token=None, claimed_by=None,
+                last_error="its addressee was erased"))
+    attempts = NotificationAttempt.__table__  # type: ignore[attr-defined]
+    connection.execute(
+        update(attempts)
+        .where(attempts.c.notification_id.in_(select(_TABLE.c.id).where(mine)))
+        .values(detail=None))
 
 
 # Receivers of the domains' change facts, run in the changing transaction ----------

@@ -26,10 +26,8 @@ from app.calendars.itip import event_messages
 from app.cities.models import City, Partnership
 from app.core.actors import SYSTEM, Actor
 from app.events.models import Event
-from app.events.policy import can_city_read
 from app.events.service import guest_ids_of
 from app.events.wallclock import in_zone
-from app.participants.models import HOLDING, Participant, Registration
 from app.participants.service import readiness
 from app.reminders.plan import twin_cities_day_plan
 from app.reminders.recipients import Recipient
@@ -101,6 +99,11 @@ def _ru_in(days: int) -> str:
     return f"через {days} {ru_plural(days, 'день', 'дня', 'дней')}"
 
 
+def in_days(days: int, language: Language) -> str:
+    """How soon: ``in 14 days``, ``tomorrow``; ``через 14 дней``, ``завтра``."""
+    return _ru_in(days) if language == Language.ru else _in(days)
+
+
 def _ru_local_time(instant: datetime, timezone: str) -> str:
     local = in_zone(instant, ZoneInfo(timezone))
     return f"{ru_long_date(local.date())}, {local:%H:%M} ({timezone}, {_offset(local)})"
@@ -141,8 +144,9 @@ def _to_coordinators(
 
 def render(session: Session, payload: dict[str, Any], rules: Rules,
            recipients: Sequence[Recipient], now: datetime) -> Content | None:
-    """The reminder's emails (to ``recipients``, then, for events, the travellers) and
-    its webhook data; None if what it was about no longer exists."""
+    """The reminder's emails to ``recipients`` and its webhook data; None if what it
+    was about no longer exists. (An event's travellers hear of it in their own words:
+    ``participant_messages.upcoming``.)"""
     kind = payload.get("kind")
     city = session.get(City, rules.city_id)
     if city is None:
@@ -379,18 +383,6 @@ def _event(session: Session, payload: dict[str, Any], recipients: Sequence[Recip
 
     emails = _to_coordinators(recipients, {Language.en: english, Language.ru: russian})
 
-    for registration, person in _travellers(session, event, city, guest_ids):
-        to = person.email or person.guardian_email
-        if not to or to.lower() in emails:
-            continue
-        text = "\n".join([
-            f"Dear {person.full_name},", "",
-            f"you hold a place as {registration.role} at:", "", *about, "",
-            "The event is attached for your calendar.", "",
-        ])
-        emails[to.lower()] = {"to": to, "subject": subject, "text": text,
-                              "ics": calendar, "ics_filename": filename}
-
     data = {
         "reminder": "event",
         "city_id": city.id,
@@ -402,32 +394,6 @@ def _event(session: Session, payload: dict[str, Any], recipients: Sequence[Recip
         "readiness": check.model_dump(mode="json"),
     }
     return Content(emails=emails, webhook_data=data)
-
-
-def _travellers(
-    session: Session, event: Event, city: City, guest_ids: list[int]
-) -> list[tuple[Registration, Participant]]:
-    """People holding a place whose reminder this city's moment is: its own people,
-    and (for the host) those of cities that have no reminder of the event (not taking
-    part as such, or not allowed to see it)."""
-    reminded = {c for c in (event.host_city_id, *guest_ids)
-                if can_city_read(c, event, guest_ids)}
-    rows = session.exec(
-        select(Registration, Participant)
-        .join(Participant, col(Participant.id) == Registration.participant_id)
-        .where(
-            Registration.event_id == event.id,
-            col(Registration.status).in_(list(HOLDING)),
-            col(Participant.erased_at).is_(None),
-        )
-        .order_by(col(Registration.id))
-    ).all()
-    out = []
-    for registration, person in rows:
-        home = person.home_city_id
-        if home == city.id or (city.id == event.host_city_id and home not in reminded):
-            out.append((registration, person))
-    return out
 
 
 # Anniversaries ----------------------------------------------------------------------------

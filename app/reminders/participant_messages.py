@@ -9,7 +9,9 @@ Receivers of the change facts, written to the outbox in the changing transaction
 - the event moved (new local times, in the event's zone) or cancelled (with the
   reason), each with the event as an ``.ics``: the feeds' VEVENT with its raised
   SEQUENCE, PUBLISH or CANCEL (``app.calendars.itip``) (``EventChanged``);
-- the programme changed for them (``ProgrammeChanged``).
+- the programme changed for them (``ProgrammeChanged``);
+- the event is coming up: its reminder, when the worker expands it
+  (``upcoming``, from ``app.reminders.service``), with the event as an ``.ics``.
 
 Who is never told: a person whose home city may not see the event (a private
 event is the host's business), whose registration is cancelled (but for the
@@ -21,9 +23,11 @@ so a fact handled twice writes it once. They live here, above the calendars
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, select
@@ -33,6 +37,7 @@ from app.calendars.itip import Method, event_messages
 from app.cities.models import City
 from app.core import changes
 from app.core.settings import get_settings
+from app.documents.texts import ROLES
 from app.events.changes import EventChanged
 from app.events.models import Event, EventPublic, EventStatus
 from app.events.policy import can_city_read
@@ -50,6 +55,7 @@ from app.participants.models import (
 )
 from app.participants.service import EVENT_CANCELLED, waitlist_position
 from app.programme.changes import ProgrammeChanged
+from app.reminders.messages import in_days
 from app.reminders.participant_words import WORDS, days, times
 
 
@@ -128,9 +134,11 @@ def send(
     event: Event,
     letter: Letter,
     ics: tuple[Method, Callable[[str], str]] | None = None,
-) -> None:
+    parent_id: int | None = None,
+) -> bool:
     """Write one email to the outbox (once per key), in the person's language, with
-    ``ics``: the iTIP method and the calendar for an attendee (``event_messages``)."""
+    ``ics``: the iTIP method and the calendar for an attendee (``event_messages``).
+    True if it was written (not already there)."""
     words = WORDS[language_of(participant)]
     subject = words["subject"].format(
         what=words[f"{letter.kind}.what"].format(**letter.facts), **letter.facts)
@@ -140,9 +148,10 @@ def send(
         method, calendar_for = ics
         payload |= {"ics": calendar_for(addressee.address), "ics_method": method,
                     "ics_filename": f"event-{event.id}.ics"}
-    enqueue(session, key=f"{key}:email:{addressee.address}", channel=Channel.email,
-            topic=topic, recipient=addressee.address, payload=payload,
-            city_id=participant.home_city_id, subject=f"event:{event.id}")
+    return enqueue(session, key=f"{key}:email:{addressee.address}", channel=Channel.email,
+                   topic=topic, recipient=addressee.address, payload=payload,
+                   city_id=participant.home_city_id, subject=f"event:{event.id}",
+                   parent_id=parent_id, participant_id=participant.id)
 
 
 # A place ---------------------------------------------------------------------------
@@ -305,3 +314,61 @@ def tell_the_programme_change(change: ProgrammeChanged, session: Session) -> Non
             send(session, key=f"{key}:registration:{registration.id}",
                  topic=Topic.event_updated, participant=participant, addressee=addressee,
                  event=event, letter=letter)
+
+
+# The event is coming up ------------------------------------------------------------------
+
+
+def reminded_travellers(session: Session, event: Event, city_id: int
+                        ) -> list[tuple[Registration, Participant]]:
+    """People holding a place whose reminder this city's moment is: its own people,
+    and (for the host) those of cities that have no reminder of the event (not taking
+    part as such, or not allowed to see it)."""
+    assert event.id is not None
+    guest_ids = guest_ids_of(session, [event.id])[event.id]
+    reminded = {c for c in (event.host_city_id, *guest_ids)
+                if can_city_read(c, event, guest_ids)}
+    rows = session.exec(
+        select(Registration, Participant)
+        .join(Participant, col(Participant.id) == Registration.participant_id)
+        .where(
+            Registration.event_id == event.id,
+            col(Registration.status).in_(list(HOLDING)),
+            col(Participant.erased_at).is_(None),
+        )
+        .order_by(col(Registration.id))
+    ).all()
+    return [(registration, person) for registration, person in rows
+            if person.home_city_id == city_id
+            or (city_id == event.host_city_id and person.home_city_id not in reminded)]
+
+
+def upcoming(session: Session, *, key: str, parent_id: int, event: Event, city: City,
+             now: datetime, skip: Collection[str]) -> int:
+    """An event's reminder to its travellers (and a minor's guardian) whose reminder
+    the ``city``'s is, each in their language, with the event attached (the feeds'
+    VEVENT, iTIP PUBLISH); not to the addresses in ``skip`` (lower case: coordinators
+    who have their own). How many emails were written."""
+    soon = (event.first_day - now.astimezone(ZoneInfo(city.timezone)).date()).days
+    calendar_for = event_messages(session, event, "PUBLISH")
+    written = 0
+    for registration, participant in reminded_travellers(session, event, city.id or 0):
+        language = language_of(participant)
+        words = WORDS[language]
+        facts = _facts(session, participant, event, language)
+        facts |= {
+            "soon": in_days(soon, language),
+            "role": ROLES[language.value].get(registration.role, registration.role),
+            "times": (f"{facts['when']} ({words['all_day']})" if event.all_day
+                      else times(event.starts_at_local, event.ends_at_local, language)),
+            "venue": "\n" + words["venue"].format(venue=event.venue) if event.venue else "",
+        }
+        letter = Letter("upcoming", ["upcoming", "upcoming.ics"], facts)
+        for addressee in addressees(participant, registration.is_minor):
+            if addressee.address.lower() in skip:
+                continue
+            written += send(session, key=f"{key}:registration:{registration.id}",
+                            topic=Topic.reminder_due, participant=participant,
+                            addressee=addressee, event=event, letter=letter,
+                            ics=("PUBLISH", calendar_for), parent_id=parent_id)
+    return written

@@ -58,6 +58,10 @@ WORDS: dict[Language, dict[str, str]] = {
         "programme.changed": "Changed",
         "programme.removed": "Removed",
         "programme.zone": "Times are {zone} time.",
+        "upcoming.what": "{soon}",
+        "upcoming": "{name} holds a place as {role} at {title}:\n{times} ({zone} time){venue}",
+        "upcoming.ics": "The event is attached for your calendar.",
+        "venue": "Venue: {venue}",
     },
     Language.ru: {
         "dear": "Здравствуйте, {name}!",
@@ -106,6 +110,11 @@ WORDS: dict[Language, dict[str, str]] = {
         "programme.changed": "Изменено",
         "programme.removed": "Отменено",
         "programme.zone": "Время указано по часовому поясу {zone}.",
+        "upcoming.what": "{soon}",
+        "upcoming": "У участника {name} есть место на мероприятии «{title}» ({role}):\n"
+                    "{times} (часовой пояс {zone}){venue}",
+        "upcoming.ics": "Событие приложено для вашего календаря.",
+        "venue": "Место проведения: {venue}",
     },
 }
 

@@ -55,7 +55,7 @@ from app.notifications.models import (
     Topic,
     WebhookEndpoint,
 )
-from app.reminders import messages, policy, recipients
+from app.reminders import messages, participant_messages, policy, recipients
 from app.reminders.models import (
     ReminderRule,
     ReminderRulesPublic,
@@ -419,6 +419,13 @@ def expand_reminder(session: Session, row: Notification, now: datetime) -> Expan
             topic=Topic.reminder_due, recipient=mail["to"], payload=mail, city_id=row.city_id,
             subject=row.subject, parent_id=row.id,
         )
+    if spec.payload.get("kind") == "event":
+        event, city = (session.get(Event, int(spec.payload["event_id"])),
+                       session.get(City, spec.city_id))
+        if event is not None and city is not None:
+            emails += participant_messages.upcoming(
+                session, key=row.key, parent_id=row.id, event=event, city=city, now=now,
+                skip={address.lower() for address in content.emails})
     envelope = outbox.webhook_envelope(Topic.reminder_due, content.webhook_data)
     for endpoint in outbox.endpoints_for(session, [spec.city_id], Topic.reminder_due):
         hooks += outbox.enqueue(

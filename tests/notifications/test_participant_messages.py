@@ -325,6 +325,49 @@ def test_an_erased_person_hears_nothing_while_the_waitlist_moves_up(
     assert [m["To"] for m in deliver()] == ["wait@example.it"]
 
 
+def test_erasure_withdraws_the_persons_unsent_mail_and_blanks_what_the_outbox_kept(
+    client, admin_key, session, host, guest, make_event, make_participant, deliver
+):
+    """What was written to a person but not sent yet is not sent after their erasure,
+    and the outbox keeps no address, name or text of theirs, sent or not. Only their
+    own messages: a sibling's guardian, at the same address, still hears."""
+    event = make_event(host, [guest], kind="youth_exchange", chaperone_ratio=5)
+    later = make_event(host, [guest], title="Autumn camp",
+                       starts_at="2027-09-01T10:00", ends_at="2027-09-03T18:00")
+    teacher = make_participant(host, age=40, email="teacher@example.ru")
+    register(client, admin_key, event, teacher, "chaperone")
+    kid = make_participant(host, age=14, full_name="Маша Erased", email="masha@example.ru",
+                           guardian_email="olga@example.ru")
+    sibling = make_participant(host, age=12, full_name="Петя Kept", email=None,
+                               guardian_email="olga@example.ru")
+    register(client, admin_key, event, kid, "student")
+    sent = deliver()  # Masha's first letters went out: the outbox keeps them
+    assert {"masha@example.ru", "olga@example.ru"} <= {m["To"] for m in sent}
+
+    # Written, not sent yet: a place at the second camp, for both children.
+    register(client, admin_key, later, teacher, "chaperone")
+    register(client, admin_key, later, kid, "student")
+    register(client, admin_key, later, sibling, "student")
+    r = client.delete(f"/api/v1/participants/{kid.id}", headers=admin_key)
+    assert r.status_code == 204, r.text
+
+    sent = deliver()
+    assert all("Маша" not in text(m) for m in sent)
+    assert "masha@example.ru" not in {m["To"] for m in sent}
+    assert any("Петя Kept" in text(m) for m in to(sent, "olga@example.ru"))
+    session.expire_all()
+    rows = session.exec(select(Notification).where(Notification.participant_id == kid.id)
+                        ).all()
+    assert rows and {r.status for r in rows} >= {"withdrawn", "delivered"}
+    for row in session.exec(select(Notification)).all():
+        kept = f"{row.key} {row.recipient} {row.payload} {row.last_error}"
+        assert "masha@" not in kept and "Маша" not in kept, kept
+    assert all(r.recipient != "olga@example.ru" and r.payload == {} for r in rows)
+    listed = client.get("/api/v1/notifications", headers=admin_key, params={"limit": 200})
+    assert listed.status_code == 200, listed.text
+    assert "masha@" not in listed.text and "Маша" not in listed.text
+
+
 def test_a_refused_change_sends_nothing(
     client, admin_key, session, host, guest, make_event, make_participant, deliver
 ):

@@ -146,7 +146,7 @@ def _delegation(client, mary_key, mary, event_id):
 
     adult = person(full_name="Ogulgerek Berdiyeva", email="ogulgerek@example.tm",
                    birth_date="1980-03-01")
-    minor = person(full_name="Merdan Atayev", birth_date="2012-01-01",
+    minor = person(full_name="Merdan Atayev", birth_date="2012-01-01", language="en",
                    guardian_name="Aman Atayev", guardian_email="aman@example.tm")
     for pid in (adult, minor):
         response = client.post(f"/api/v1/events/{event_id}/registrations", headers=mary_key,
@@ -185,9 +185,24 @@ def test_reminder_emails_with_the_event_attached(client, session, clock, smtp, k
     # The minor has no email or phone, but the guardian's email reaches them.
     assert "without email or phone" not in text
 
+    # The travellers, each in their own language (Russian by Mary's country, or as
+    # set), a minor through the guardian.
     (delegate,) = smtp.sink.to("ogulgerek@example.tm")
-    delegate_text = delegate.get_body(("plain",)).get_content()
-    assert "Dear Ogulgerek Berdiyeva" in delegate_text and "Readiness" not in delegate_text
+    assert delegate["Subject"] == "Delegation from Mary, 20 мая 2027 – 22 мая 2027: через 14 дней"
+    delegate_text = delegate.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert delegate_text.startswith(
+        "Здравствуйте, Ogulgerek Berdiyeva!\n\n"
+        "У участника Ogulgerek Berdiyeva есть место на мероприятии «Delegation from Mary» "
+        "(делегат):\n20 мая 2027, 10:00 – 22 мая 2027, 18:00 (часовой пояс Europe/Moscow)\n"
+        "Место проведения: Town hall\n\nСобытие приложено для вашего календаря.\n")
+    assert "Readiness" not in delegate_text and "Готовность" not in delegate_text
+    (guardian,) = smtp.sink.to("aman@example.tm")
+    assert guardian["Subject"] == "Delegation from Mary, 20 May 2027 – 22 May 2027: in 14 days"
+    assert guardian.get_body(("plain",)).get_content().replace("\r\n", "\n").startswith(
+        "Dear parent or guardian of Merdan Atayev,\n\n"
+        "Merdan Atayev holds a place as delegate at 'Delegation from Mary':\n"
+        "20 May 2027, 10:00 – 22 May 2027, 18:00 (Europe/Moscow time)\nVenue: Town hall\n\n"
+        "The event is attached for your calendar.\n")
     assert delegate["Message-ID"].startswith("<msg_")
     (attachment,) = list(delegate.iter_attachments())
     assert attachment.get_content_type() == "text/calendar"
