@@ -23,6 +23,7 @@ const ROUTES = [
   { path: "/events/:id", view: "event" },
   { path: "/events/:id/edit", view: "event-form" },
   { path: "/events/:id/list", view: "delegation-list" },
+  { path: "/events/:id/travel", view: "travel" },
 ];
 
 function match(pathname) {

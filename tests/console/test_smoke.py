@@ -136,7 +136,7 @@ def test_every_view_reflows_at_320_pixels(console, world):
                  f"/console/cities/{volgograd}/partners", "/console/cities?q=ko",
                  f"/console/cities/{volgograd}", "/console/events/new",
                  f"/console/events/{event['id']}", f"/console/events/{event['id']}/edit",
-                 f"/console/events/{event['id']}/list"]:
+                 f"/console/events/{event['id']}/list", f"/console/events/{event['id']}/travel"]:
         tab.goto(path)
         tab.no_overflow()
     anonymous = console(None, viewport=NARROWEST)

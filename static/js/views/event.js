@@ -841,6 +841,7 @@ export async function render(ctx) {
     h("div", { class: "actions" },
       editable ? h("a", { class: "button", href: `/console/events/${event.id}/edit` }, t("event.edit")) : null,
       h("a", { class: "button", href: `/console/events/${event.id}/list` }, t("event.print_list")),
+      h("a", { class: "button", href: `/console/events/${event.id}/travel` }, t("event.travel_board")),
       h("button", { type: "button", onclick: () => exportCsv(state) }, t("event.export_csv"))),
     flashSlot, negotiation, detailsSlot, readinessSlot,
     h("section", { class: "card", "aria-labelledby": "event-participants" },
