@@ -24,6 +24,7 @@ const ROUTES = [
   { path: "/events/:id/edit", view: "event-form" },
   { path: "/events/:id/list", view: "delegation-list" },
   { path: "/events/:id/travel", view: "travel" },
+  { path: "/events/:id/programme", view: "programme" },
 ];
 
 function match(pathname) {

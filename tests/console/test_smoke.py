@@ -136,7 +136,8 @@ def test_every_view_reflows_at_320_pixels(console, world):
                  f"/console/cities/{volgograd}/partners", "/console/cities?q=ko",
                  f"/console/cities/{volgograd}", "/console/events/new",
                  f"/console/events/{event['id']}", f"/console/events/{event['id']}/edit",
-                 f"/console/events/{event['id']}/list", f"/console/events/{event['id']}/travel"]:
+                 f"/console/events/{event['id']}/list", f"/console/events/{event['id']}/travel",
+                 f"/console/events/{event['id']}/programme"]:
         tab.goto(path)
         tab.no_overflow()
     anonymous = console(None, viewport=NARROWEST)

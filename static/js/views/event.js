@@ -54,7 +54,7 @@ export async function loadCities(get, ids) {
 // ---------------------------------------------------------------------------
 
 /** The host's side (readiness, check-in, every registration): its coordinator or an admin. */
-function runsEvent(ctx, event) {
+export function runsEvent(ctx, event) {
   const role = ctx.who?.role;
   return role === "admin" || (role === "coordinator" && ctx.homeCity === event.host_city_id);
 }
@@ -841,6 +841,7 @@ export async function render(ctx) {
     h("div", { class: "actions" },
       editable ? h("a", { class: "button", href: `/console/events/${event.id}/edit` }, t("event.edit")) : null,
       h("a", { class: "button", href: `/console/events/${event.id}/list` }, t("event.print_list")),
+      h("a", { class: "button", href: `/console/events/${event.id}/programme` }, t("event.programme")),
       h("a", { class: "button", href: `/console/events/${event.id}/travel` }, t("event.travel_board")),
       h("button", { type: "button", onclick: () => exportCsv(state) }, t("event.export_csv"))),
     flashSlot, negotiation, detailsSlot, readinessSlot,
