@@ -25,6 +25,7 @@ const ROUTES = [
   { path: "/events/:id/list", view: "delegation-list" },
   { path: "/events/:id/travel", view: "travel" },
   { path: "/events/:id/programme", view: "programme" },
+  { path: "/events/:id/papers", view: "papers" },
 ];
 
 function match(pathname) {

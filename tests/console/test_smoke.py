@@ -137,7 +137,8 @@ def test_every_view_reflows_at_320_pixels(console, world):
                  f"/console/cities/{volgograd}", "/console/events/new",
                  f"/console/events/{event['id']}", f"/console/events/{event['id']}/edit",
                  f"/console/events/{event['id']}/list", f"/console/events/{event['id']}/travel",
-                 f"/console/events/{event['id']}/programme"]:
+                 f"/console/events/{event['id']}/programme",
+                 f"/console/events/{event['id']}/papers"]:
         tab.goto(path)
         tab.no_overflow()
     anonymous = console(None, viewport=NARROWEST)

@@ -8,7 +8,8 @@ import { eventWhen, loadCities } from "./event.js";
 // Going: a confirmed place, or already checked in as there.
 const GOING = ["confirmed", "attended"];
 
-async function people(ctx, regs) {
+/** The people of these registrations, by id: the caller's list, then any not in it. */
+export async function people(ctx, regs) {
   const found = new Map();
   const listed = await ctx.all("/api/v1/participants");
   for (const p of listed.items) found.set(p.id, p);

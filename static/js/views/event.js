@@ -843,6 +843,7 @@ export async function render(ctx) {
       h("a", { class: "button", href: `/console/events/${event.id}/list` }, t("event.print_list")),
       h("a", { class: "button", href: `/console/events/${event.id}/programme` }, t("event.programme")),
       h("a", { class: "button", href: `/console/events/${event.id}/travel` }, t("event.travel_board")),
+      h("a", { class: "button", href: `/console/events/${event.id}/papers` }, t("event.papers")),
       h("button", { type: "button", onclick: () => exportCsv(state) }, t("event.export_csv"))),
     flashSlot, negotiation, detailsSlot, readinessSlot,
     h("section", { class: "card", "aria-labelledby": "event-participants" },

@@ -58,7 +58,7 @@ function missingSection(board, cities) {
       // The home city under the name: three columns fit a phone.
       h("tbody", {}, rows.map((m) => h("tr", {},
         h("th", { scope: "row" }, m.full_name || t("event.person_unknown", { id: m.participant_id }),
-          h("span", { class: "travel-home muted" }, cities.get(m.home_city_id)?.name || "")),
+          h("span", { class: "home-city muted" }, cities.get(m.home_city_id)?.name || "")),
         h("td", {}, label("reg_role", m.role)),
         h("td", {}, m.missing.map((d) => label("travel.direction", d)).join(", "),
           m.late ? [" ", h("span", { class: "badge danger" }, t("travel.late", { count: board.days }))] : null))))))
