@@ -26,6 +26,7 @@ const ROUTES = [
   { path: "/events/:id/travel", view: "travel" },
   { path: "/events/:id/programme", view: "programme" },
   { path: "/events/:id/papers", view: "papers" },
+  { path: "/events/:id/placement", view: "placement" },
 ];
 
 function match(pathname) {

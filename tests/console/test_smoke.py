@@ -138,9 +138,11 @@ def test_every_view_reflows_at_320_pixels(console, world):
                  f"/console/events/{event['id']}", f"/console/events/{event['id']}/edit",
                  f"/console/events/{event['id']}/list", f"/console/events/{event['id']}/travel",
                  f"/console/events/{event['id']}/programme",
-                 f"/console/events/{event['id']}/papers"]:
+                 f"/console/events/{event['id']}/papers",
+                 f"/console/events/{event['id']}/placement"]:
         tab.goto(path)
         tab.no_overflow()
+    tab.expect_problem(404)  # the exchange has no placement yet: the page offers one
     anonymous = console(None, viewport=NARROWEST)
     anonymous.goto("/console/sign-in")
     anonymous.no_overflow()

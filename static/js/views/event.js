@@ -54,6 +54,9 @@ export async function loadCities(get, ids) {
 // ---------------------------------------------------------------------------
 
 /** The host's side (readiness, check-in, every registration): its coordinator or an admin. */
+// Exchanges whose guests stay with host families (app.hosting).
+const HOSTED_KINDS = ["youth_exchange", "school_exchange"];
+
 export function runsEvent(ctx, event) {
   const role = ctx.who?.role;
   return role === "admin" || (role === "coordinator" && ctx.homeCity === event.host_city_id);
@@ -844,6 +847,8 @@ export async function render(ctx) {
       h("a", { class: "button", href: `/console/events/${event.id}/programme` }, t("event.programme")),
       h("a", { class: "button", href: `/console/events/${event.id}/travel` }, t("event.travel_board")),
       h("a", { class: "button", href: `/console/events/${event.id}/papers` }, t("event.papers")),
+      HOSTED_KINDS.includes(event.kind)
+        ? h("a", { class: "button", href: `/console/events/${event.id}/placement` }, t("event.placement")) : null,
       h("button", { type: "button", onclick: () => exportCsv(state) }, t("event.export_csv"))),
     flashSlot, negotiation, detailsSlot, readinessSlot,
     h("section", { class: "card", "aria-labelledby": "event-participants" },
