@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -33,6 +33,7 @@ from app.travel.models import (
     Journey,
     JourneyTraveller,
     MissingTravel,
+    Timing,
     TravelBoard,
 )
 
@@ -60,6 +61,16 @@ def _group_of(groups: list[tuple[list[Journey], BoardGroup]], journey: Journey
     return None
 
 
+def timing(event: Event, direction: Direction, at: datetime) -> Timing:
+    """Whether travellers arriving (leaving) at ``at`` are there for the whole event."""
+    if direction == Direction.arrival:
+        first, last = event.starts_at_utc, event.ends_at_utc
+        return Timing.in_time if at <= first else \
+            Timing.misses_part if at < last else Timing.misses_all
+    return Timing.in_time if at >= event.ends_at_utc else \
+        Timing.misses_part if at > event.starts_at_utc else Timing.misses_all
+
+
 def _groups(actor: Actor, event: Event, journeys: Iterable[Journey],
             travellers: dict[int, list[service.Traveller]]) -> list[BoardGroup]:
     groups: list[tuple[list[Journey], BoardGroup]] = []
@@ -70,7 +81,8 @@ def _groups(actor: Actor, event: Event, journeys: Iterable[Journey],
             group = BoardGroup(
                 at=in_zone(journey.at_utc, ZoneInfo(journey.timezone)),
                 timezone=journey.timezone, place=journey.place, code=journey.code,
-                count=0, met_by=[], nobody_meets=True, journeys=[])
+                count=0, met_by=[], nobody_meets=True, journeys=[],
+                timing=timing(event, Direction(journey.direction), journey.at_utc))
             groups.append(([journey], group))
         group.code = group.code or journey.code
         group.count += len(going)
@@ -153,9 +165,26 @@ def _names(journey: BoardJourney) -> str:
                      for t in journey.travellers)
 
 
+# The CSV's words for a group's timing, by direction.
+TIMING_FLAGS = {
+    ("arrival", Timing.misses_part): "arrives after the start",
+    ("arrival", Timing.misses_all): "arrives after the end",
+    ("departure", Timing.misses_part): "leaves before the end",
+    ("departure", Timing.misses_all): "leaves before the start",
+}
+
+
+def _flags(section: str, group: BoardGroup) -> str:
+    flags = ["nobody meets them"] if group.nobody_meets else []
+    if group.timing != Timing.in_time:
+        flags.append(TIMING_FLAGS[section, group.timing])
+    return "; ".join(flags)
+
+
 def board_csv(board: TravelBoard) -> str:
     """One line per journey of each group (arrivals, then departures), then one per
-    person with travel missing; ``flag`` says "nobody meets them" or "late"."""
+    person with travel missing; ``flag`` says "nobody meets them", when the group
+    misses part or all of the event ("arrives after the start"...), or "late"."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -166,8 +195,7 @@ def board_csv(board: TravelBoard) -> str:
                     section, group.at.strftime("%Y-%m-%d %H:%M"), group.timezone,
                     group.place, group.code, group.count, journey.id, journey.mode,
                     journey.carrier, journey.number, journey.from_place, journey.to_place,
-                    _names(journey), journey.met_by,
-                    "nobody meets them" if group.nobody_meets else "")])
+                    _names(journey), journey.met_by, _flags(section, group))])
     for person in board.missing:
         writer.writerow([_cell(v) for v in (
             "missing " + " and ".join(person.missing), "", "", "", "", "", "", "", "", "",

@@ -202,6 +202,17 @@ class BoardJourney(SQLModel):
     travellers: list[TravellerPublic]
 
 
+class Timing(StrEnum):
+    """A group's time against the event's, as it is now (an event moved since its
+    journeys were recorded shows here): the travellers are there for all of it, miss
+    part of it (arrive after the start, leave before the end), or all of it (arrive
+    after the end, leave before the start)."""
+
+    in_time = "in_time"
+    misses_part = "misses_part"
+    misses_all = "misses_all"
+
+
 class BoardGroup(SQLModel):
     """Everyone arriving at (or leaving from) one place at one time."""
 
@@ -212,6 +223,9 @@ class BoardGroup(SQLModel):
     count: int = PField(description="Travellers in the group (cancelled ones left out).")
     met_by: list[str] = PField(description="Everyone named to meet them (or see them off).")
     nobody_meets: bool = PField(description="No journey of the group names anyone.")
+    timing: Timing = PField(description="Against the event's times now: `misses_part` "
+                           "arrives after its start (leaves before its end), `misses_all` "
+                           "arrives after its end (leaves before its start).")
     journeys: list[BoardJourney]
 
 

@@ -78,6 +78,18 @@ def test_the_host_sees_who_arrives_who_meets_them_and_who_has_no_travel(console,
     tab.snap("event-travel-board")
     tab.axe()
 
+    # The event moves three days earlier: the flight now lands after it has begun,
+    # and the train leaves as planned, after the end.
+    api = world.api("volgograd")
+    etag = api.get(f"/api/v1/events/{event['id']}").headers["ETag"]
+    r = api.patch(f"/api/v1/events/{event['id']}", headers={"If-Match": etag},
+                  json={"starts_at": "2027-06-11T09:00", "ends_at": "2027-06-15T17:00"})
+    assert r.status_code == 200, r.text
+    page = tab.goto(f"/console/events/{event['id']}/travel")
+    expect(page.get_by_role("region", name="Arrivals")).to_contain_text(
+        "Arrives after the event starts")
+    expect(page.get_by_role("region", name="Departures")).not_to_contain_text("Leaves before")
+
 
 def test_the_travel_board_on_a_phone_in_russian(console, world):
     event = exchange_with_travel(world)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from app.core import clock
 from tests.conftest import assert_problem
-from tests.travel.conftest import departure_body, journey_body, record
+from tests.travel.conftest import EVENT_START, departure_body, journey_body, record
 
 
 def _board(client, w, key=None, **params):
@@ -112,6 +112,48 @@ def test_a_cancellation_takes_the_person_off_the_board(client, world):
     assert [m["full_name"] for m in board["missing"]] == ["Karen Whitfield"]
 
 
+def _move_event(client, w, starts_at, ends_at):
+    etag = client.get(f"/api/v1/events/{w.event.id}", headers=w.key("ashgabat")).headers["ETag"]
+    r = client.patch(f"/api/v1/events/{w.event.id}", json={
+        "starts_at": starts_at, "ends_at": ends_at},
+        headers=w.key("ashgabat") | {"If-Match": etag})
+    assert r.status_code == 200, r.text
+
+
+def _timings(board):
+    return ([(g["place"], g["timing"]) for g in board["arrivals"]],
+            [(g["place"], g["timing"]) for g in board["departures"]])
+
+
+def test_the_board_says_who_misses_part_or_all_of_the_event_as_it_is_now(client, world):
+    """A group's timing is read against the event's times now, so a moved event shows
+    at once which journeys recorded for the old dates no longer fit; so does an
+    edited journey."""
+    w = world
+    _, _, early, _ = _story(client, w)
+    airport, station = "Ashgabat International Airport", "Ashgabat railway station"
+    assert _timings(_board(client, w)) == (
+        [(airport, "in_time")], [(station, "misses_part"), (airport, "in_time")])
+
+    _move_event(client, w, "2027-05-30T09:00", "2027-06-05T18:00")  # ten days later
+    assert _timings(_board(client, w)) == (
+        [(airport, "in_time")], [(station, "misses_all"), (airport, "misses_all")])
+    _move_event(client, w, "2027-05-10T09:00", "2027-05-16T18:00")  # earlier instead
+    board = _board(client, w)
+    assert _timings(board) == (
+        [(airport, "misses_all")], [(station, "in_time"), (airport, "in_time")])
+    rows = list(csv.DictReader(io.StringIO(client.get(
+        f"/api/v1/events/{w.event.id}/travel-board.csv", headers=w.key("ashgabat")).text)))
+    assert {x["flag"] for x in rows if x["section"] == "arrival"} == {"arrives after the end"}
+
+    # Back to its dates, and Mateo's train moved to after the end: in time again.
+    _move_event(client, w, EVENT_START, "2027-05-26T18:00")
+    r = client.patch(f"/api/v1/journeys/{early['id']}", json={"at": "2027-05-26T21:40"},
+                     headers=w.key("albuquerque"))
+    assert r.status_code == 200, r.text
+    assert _timings(_board(client, w))[1] == [(station, "in_time"), (airport, "in_time")]
+
+
 def test_the_board_prints_as_csv(client, world):
     w = world
     _story(client, w)
@@ -124,7 +166,7 @@ def test_the_board_prints_as_csv(client, world):
     assert [(x["section"], x["local_time"], x["travellers"], x["flag"]) for x in rows] == [
         ("arrival", "2027-05-19 22:35", "Karen Whitfield; Mateo Baca", ""),
         ("arrival", "2027-05-19 22:35", "Jasur Karimov", ""),
-        ("departure", "2027-05-25 21:40", "Mateo Baca", ""),
+        ("departure", "2027-05-25 21:40", "Mateo Baca", "leaves before the end"),
         ("departure", "2027-05-27 03:05", "Jasur Karimov", "nobody meets them"),
         ("missing departure", "", "Karen Whitfield", "late"),
     ]

@@ -1,7 +1,8 @@
 // The travel board of an event (GET /api/v1/events/{id}/travel-board): who
 // arrives where and when, who meets them, who leaves when and who sees them off,
 // and who has no arrival or departure recorded yet. Times are local at each place,
-// as the travellers' tickets give them. Print hides the frame.
+// as the travellers' tickets give them; a group that misses part or all of the
+// event as it is now (it moved since, say) is flagged. Print hides the frame.
 
 import { h } from "../dom.js";
 import { t, label, formatDateTime, zoneName } from "../i18n.js";
@@ -28,6 +29,9 @@ function groupCard(group, cities, direction, n) {
     h("h3", { id: headingId },
       h("time", { datetime: group.at }, formatDateTime(group.at, group.timezone)), " · ", place),
     h("p", { class: "muted small" }, t("travel.local_time", { zone: zoneName(group.timezone, at) })),
+    group.timing !== "in_time"
+      ? h("p", {}, h("span", { class: group.timing === "misses_all" ? "badge danger" : "badge warn" },
+        t(`travel.${direction}.${group.timing}`))) : null,
     h("p", {}, h("strong", {}, t("travel.people", { count: group.count })), " · ",
       group.nobody_meets
         ? h("span", { class: "badge warn" }, t(direction === "arrivals" ? "travel.nobody_meets" : "travel.nobody_sees_off"))
