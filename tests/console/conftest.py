@@ -40,6 +40,7 @@ from app.core import clock
 from app.core.actors import Role
 from app.core.db import make_engine
 from app.events.demo import seed_demo_events
+from app.twins import service as twins
 from tests.servers import running_server, scratch_database
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -108,6 +109,7 @@ def world(tmp_path_factory) -> Iterator[World]:
         with Session(engine) as session:
             report = seed_demo(session)
             seed_demo_events(session, report.city_ids, clock.now().date())
+            twins.build_model(session)  # the worker's job: the twin candidates
             emails = {}
             for who, (name, email, memberships) in PEOPLE.items():
                 user = accounts.create_user(session, email=email, display_name=name,

@@ -134,6 +134,7 @@ def test_every_view_reflows_at_320_pixels(console, world):
     for path in ["/console/", f"/console/cities/{volgograd}/calendar",
                  f"/console/cities/{volgograd}/calendar?view=agenda",
                  f"/console/cities/{volgograd}/partners", "/console/cities?q=ko",
+                 f"/console/cities/{volgograd}/twin-search",
                  f"/console/cities/{volgograd}", "/console/events/new",
                  f"/console/events/{event['id']}", f"/console/events/{event['id']}/edit",
                  f"/console/events/{event['id']}/list", f"/console/events/{event['id']}/travel",

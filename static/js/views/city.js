@@ -29,7 +29,11 @@ export async function render(ctx) {
     h("h1", {}, title),
     h("p", { class: "row" },
       h("a", { href: `/console/cities/${city.id}/calendar`, class: "button" }, t("city.calendar")),
-      h("a", { href: `/console/cities/${city.id}/partners`, class: "button" }, t("city.twinnings"))),
+      h("a", { href: `/console/cities/${city.id}/partners`, class: "button" }, t("city.twinnings")),
+      // The search is the city's coordinators' (and admins') business.
+      ctx.who?.role === "admin" || (ctx.who?.role === "coordinator" && ctx.homeCity === city.id)
+        ? h("a", { href: `/console/cities/${city.id}/twin-search`, class: "button" }, t("city.twin_search"))
+        : null),
     h("div", { class: "grid" },
       h("section", { class: "card", "aria-labelledby": "city-facts" },
         h("h2", { id: "city-facts" }, t("city.facts")),
