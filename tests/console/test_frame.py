@@ -54,6 +54,19 @@ def test_every_language_has_every_key_of_english():
                 assert "other" in value, f"{path.name}: {key} needs an 'other' form"
 
 
+def test_every_candidate_reason_has_words_beyond_english():
+    """The API words a twin candidate's reasons in English; the console words them
+    from their code and numbers in every other language (views/twin-search.js)."""
+    from app.twins.model import REASON_CODES
+
+    for path in (STATIC / "i18n").glob("*.json"):
+        if path.stem == "en":
+            continue
+        words = json.loads(path.read_text())
+        missing = sorted(f"reason.{code}" for code in REASON_CODES)
+        assert [k for k in missing if k not in words] == [], f"{path.name} lacks these"
+
+
 def test_the_favicon_is_served(client):
     r = client.get("/favicon.ico", follow_redirects=True)
     assert r.status_code == 200

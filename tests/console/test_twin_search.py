@@ -71,8 +71,11 @@ def test_the_search_on_a_phone_in_russian(console, world):
         tab = console("volgograd", viewport=PHONE, locale="ru-RU")
         page = tab.goto(f"/console/cities/{volgograd}/twin-search")
         expect(page.get_by_role("heading", name="Поиск: любая страна")).to_be_visible()
-        expect(page.get_by_role("region", name="Предложения").locator(".suggestion").first
-               ).to_be_visible()
+        first = page.get_by_role("region", name="Предложения").locator(".suggestion").first
+        expect(first).to_be_visible()
+        # The reasons in Russian, worded from their codes and numbers.
+        expect(first.locator(".reasons")).to_contain_text("расстояние")
+        expect(first.locator(".reasons")).not_to_contain_text("km away")
         tab.no_overflow()
         tab.snap("twin-search-ru")
         tab.axe()

@@ -5,7 +5,7 @@
 
 import * as api from "../api.js";
 import { h, mount, field, formValues, announce } from "../dom.js";
-import { t, label, countryName, formatDateTime, formatNumber, currentLanguage } from "../i18n.js";
+import { t, has, label, countryName, formatDateTime, formatNumber, currentLanguage } from "../i18n.js";
 import { problemBox, showErrors, clearErrors } from "../problems.js";
 
 const FINAL = ["found", "abandoned"];
@@ -22,6 +22,22 @@ function countries(codes) {
 /** "TM, az uz" -> ["TM", "AZ", "UZ"] */
 function codesOf(text) {
   return text.split(/[\s,;]+/).map((c) => c.trim().toUpperCase()).filter(Boolean);
+}
+
+/**
+ * A reason in the console's language. The API words each reason in English
+ * (`text`) and gives its numbers and names (`params`); another language words it
+ * from those, by its code, where it has the words (else the English stands).
+ */
+function reasonText(reason) {
+  const p = { ...reason.params };
+  for (const name of ["country", "other_country"]) if (p[name]) p[name] = countryName(p[name]);
+  let key = `reason.${reason.code}`;
+  if (reason.code === "country_pair" && reason.params.country === reason.params.other_country) {
+    key = "reason.country_pair_same";
+  }
+  if (reason.code === "population" && Number(p.ratio) < 1.5) key = "reason.population_similar";
+  return currentLanguage() !== "en" && has(key) ? t(key, p) : reason.text;
 }
 
 async function act(state, call, done) {
@@ -48,7 +64,7 @@ function suggestionCard(state, item) {
     h("ul", { class: "reasons" }, item.reasons.map((r) => h("li", {
       class: r.weight < 0 ? "reason-against" : "reason-for" },
     h("span", { class: "visually-hidden" }, r.weight < 0 ? t("twinsearch.against") : t("twinsearch.for")),
-    r.text))),
+    reasonText(r)))),
     closed ? null : h("button", { type: "button",
       "aria-label": t("twinsearch.shortlist_named", { name: item.city.name }),
       onclick: () => act(state, () => api.post(`/api/v1/twin-searches/${state.search.id}/candidates`,
