@@ -8,7 +8,7 @@
 #   make test        install (with the dev group), run the test suite
 #                    (SQLite; set TWINPLAN_TEST_DATABASE_URL for PostgreSQL)
 #   make test-tools  install Node.js, npm and Chromium if missing (apt-get), and ical.js
-#   make lint        ruff check, mypy, lint-imports (the layers of app/)
+#   make lint        ruff check, mypy (app, bench), lint-imports (the layers of app/)
 #   make check       lint + models/migrations drift check (alembic check)
 #
 # uv is bootstrapped into .tools/ at a pinned version; the app's environment
@@ -47,7 +47,7 @@ help:
 	@echo "make test        run the tests (TWINPLAN_TEST_DATABASE_URL=postgresql+psycopg://... for PG);"
 	@echo "                 needs Node.js and npm, and Chromium for the browser tests"
 	@echo "make test-tools  install Node.js, npm and Chromium if missing (apt-get), then ical.js"
-	@echo "make lint        ruff check . && mypy app && lint-imports"
+	@echo "make lint        ruff check . && mypy app bench && lint-imports"
 	@echo "make check       lint + alembic check against a throwaway migrated SQLite database"
 	@echo "make bench       run the benchmarks (python -m bench), if bench/ exists"
 	@echo "make clean       remove .venv/ and .tools/ (keeps data/ and .env)"
@@ -141,7 +141,7 @@ test: $(SYNCED) $(JS_DEPS)
 
 lint: $(SYNCED)
 	$(BIN)/ruff check .
-	$(BIN)/mypy app
+	$(BIN)/mypy app bench
 	$(BIN)/lint-imports
 
 # Migrate a throwaway database to head, then fail if the models differ from it

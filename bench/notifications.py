@@ -98,7 +98,7 @@ def seed(url: str, receiver_url: str, count: int) -> None:
     from app.core.actors import SYSTEM
     from app.core.db import make_engine
     from app.notifications import outbox
-    from app.notifications.models import Channel, Topic, WebhookEndpointCreate
+    from app.notifications.models import Channel, Topic, WebhookEndpointCreate, WebhookTopic
     from app.notifications.webhooks import create_endpoint
 
     engine = make_engine(url)
@@ -108,7 +108,7 @@ def seed(url: str, receiver_url: str, count: int) -> None:
         endpoint = create_endpoint(
             session,
             WebhookEndpointCreate(city_id=city.id or 0, url=receiver_url,
-                                  event_types=[Topic.event_updated]),
+                                  event_types=[WebhookTopic.event_updated]),
             SYSTEM,
         )
         for n in range(count):

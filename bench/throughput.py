@@ -51,7 +51,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,7 @@ def seed_and_record(spec: Path) -> None:
     from app.events.service import create_event
     from app.keys.service import create_api_key
     from app.main import create_app
-    from app.participants.models import ParticipantCreate, RegistrationCreate
+    from app.participants.models import ParticipantCreate, RegistrationCreate, RegistrationRole
     from app.participants.service import create_participant, register
     from bench.bare import COMMIT, ROLLBACK, Replay
 
@@ -186,11 +186,12 @@ def seed_and_record(spec: Path) -> None:
         assert busy.id is not None
         for n in range(PEOPLE):
             person = create_participant(session, ParticipantCreate(
-                home_city_id=twins[1], full_name=f"Guest {n}", birth_date=f"{1960 + n % 40}-03-01",
+                home_city_id=twins[1], full_name=f"Guest {n}",
+                birth_date=date(1960 + n % 40, 3, 1),
                 email=f"guest{n}@example.org"), SYSTEM)
             assert person.id is not None
-            register(session, busy.id, RegistrationCreate(participant_id=person.id,
-                                                          role="delegate"), SYSTEM)
+            register(session, busy.id, RegistrationCreate(
+                participant_id=person.id, role=RegistrationRole.delegate), SYSTEM)
         _, key = create_api_key(session, SYSTEM, name="bench", role=Role.coordinator,
                                 city_id=hub_id)
         session.commit()
@@ -501,7 +502,7 @@ def main() -> int:
     statements: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="twinplan-throughput-") as tmp:  # noqa: SIM117
         workdir = Path(os.environ.get("KEEP_DIR", tmp))
-        configs = [("SQLite, 1 worker", None, [1])]
+        configs: list[tuple[str, str | None, list[int]]] = [("SQLite, 1 worker", None, [1])]
         if pg_base:
             configs.append(("PostgreSQL", pg_base, [1, 2]))
         for name, base, worker_counts in configs:
