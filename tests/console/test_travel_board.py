@@ -3,6 +3,7 @@ place and time in local time, who meets them, and who has no travel recorded."""
 
 from __future__ import annotations
 
+import re
 from itertools import count
 
 from playwright.sync_api import expect
@@ -108,3 +109,44 @@ def test_the_travel_board_on_a_phone_in_russian(console, world):
         tab.axe()
     finally:
         client.patch("/api/v1/me", json={"language": "en"})
+
+
+def test_a_guest_city_records_and_deletes_its_peoples_journeys(console, world):
+    event = exchange_with_travel(world)
+    tab = console("coventry")
+    page = tab.goto(f"/console/events/{event['id']}/travel")
+    form = page.get_by_role("form", name="Record a journey")
+    form.get_by_label("Way").select_option(label="arrival")
+    form.get_by_label("By", exact=True).select_option(label="Train")
+    form.get_by_label("Flight or train number").fill("016Ж")
+    form.get_by_label("From", exact=True).fill("Moscow Paveletsky")
+    form.get_by_label("To", exact=True).fill("Volgograd-1")
+    form.get_by_label("When (local time)").fill("2027-06-13T09:10")
+    form.get_by_label("Met or seen off by").fill("Elena Sokolova")
+    form.get_by_label("Oliver Brown").check()
+    form.get_by_role("button", name="Record the journey").click()
+    expect(page.locator(".notice")).to_have_text("The journey is recorded.")
+    arrivals = page.get_by_role("region", name="Arrivals")
+    expect(arrivals.locator(".travel-group")).to_have_count(2)
+    expect(arrivals).to_contain_text("Train 016Ж, Moscow Paveletsky → Volgograd-1: Oliver Brown")
+    missing = page.get_by_role("region", name="No travel recorded").locator("tbody tr")
+    expect(missing.filter(has_text="Oliver Brown")).to_contain_text("departure")
+    expect(missing.filter(has_text="Oliver Brown")).not_to_contain_text("arrival")
+
+    # Emily has an arrival already: refused, and said in the form.
+    form = page.get_by_role("form", name="Record a journey")
+    form.get_by_label("From", exact=True).fill("Moscow Sheremetyevo")
+    form.get_by_label("To", exact=True).fill("Volgograd Airport")
+    form.get_by_label("When (local time)").fill("2027-06-13T20:00")
+    form.get_by_label("Emily Carter").check()
+    form.get_by_role("button", name="Record the journey").click()
+    expect(form.locator(".form-problem")).to_contain_text("already has an arrival")
+    tab.expect_problem(409)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=re.compile(r"^Delete Train 001Ж")).click()
+    expect(page.locator(".notice")).to_have_text("The journey is deleted.")
+    expect(page.get_by_role("region", name="Departures")).to_contain_text(
+        "No departures recorded yet.")
+    tab.snap("event-travel-record")
+    tab.axe()

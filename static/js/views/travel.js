@@ -4,9 +4,18 @@
 // as the travellers' tickets give them; a group that misses part or all of the
 // event as it is now (it moved since, say) is flagged. Print hides the frame.
 
-import { h } from "../dom.js";
-import { t, label, formatDateTime, zoneName } from "../i18n.js";
-import { eventWhen, loadCities } from "./event.js";
+import * as api from "../api.js";
+import { h, mount, field, formValues, announce } from "../dom.js";
+import { t, label, formatDateTime, zoneName, currentLanguage } from "../i18n.js";
+import { problemBox, showErrors, clearErrors } from "../problems.js";
+import { eventWhen, loadCities, runsEvent } from "./event.js";
+import { people } from "./delegation-list.js";
+
+const MODES = ["plane", "train", "bus", "car", "ship", "other"];
+// Holding a place: who may be put on a journey (the API refuses the rest).
+const HOLDING = ["confirmed", "pending_consent", "awaiting_chaperone", "attended", "no_show"];
+// A message for the next paint, after a write re-renders the view.
+let flash = null;
 
 /** "Turkish Airlines TK 123, Istanbul → Volgograd" */
 function journeyLine(journey) {
@@ -20,7 +29,7 @@ function travellerNames(journey) {
     .join(", ");
 }
 
-function groupCard(group, cities, direction, n) {
+function groupCard(state, group, cities, direction, n) {
   const headingId = `${direction}-${n}`;
   const at = new Date(group.at);
   const place = group.code ? `${group.place} (${group.code})` : group.place;
@@ -38,14 +47,100 @@ function groupCard(group, cities, direction, n) {
         : t(who, { names: group.met_by.join("; ") })),
     h("ul", { class: "travel-journeys" }, group.journeys.map((journey) => h("li", {},
       h("span", { class: "travel-city" }, cities.get(journey.city_id)?.name || ""), " — ",
-      journeyLine(journey), ": ", travellerNames(journey)))));
+      journeyLine(journey), ": ", travellerNames(journey),
+      state.writable.includes(journey.city_id) ? [" ", h("button", {
+        type: "button", class: "small",
+        "aria-label": t("travel.delete_named", { what: journeyLine(journey) }),
+        onclick: () => deleteJourney(state, journey),
+      }, t("travel.delete"))] : null))));
 }
 
-function groupsSection(groups, cities, direction) {
+async function deleteJourney(state, journey) {
+  if (!window.confirm(t("travel.delete_confirm", { what: journeyLine(journey) }))) return;
+  try {
+    await api.del(`/api/v1/journeys/${journey.id}`);
+    flash = t("travel.deleted");
+    await state.ctx.refresh();
+  } catch (error) {
+    mount(state.noticeSlot, problemBox(error));
+  }
+}
+
+/** The form that records a journey: one city's people, one way, one leg. */
+function journeyForm(state) {
+  const { event, cities } = state;
+  const travellersSlot = h("fieldset", { class: "travel-people" });
+  const cityOptions = state.writable.map((id) => [String(id), cities.get(id)?.name || String(id)]);
+  const form = h("form", { class: "journey-form", "aria-labelledby": "journey-new", novalidate: true },
+    h("h2", { id: "journey-new" }, t("travel.record")),
+    h("div", { class: "row" },
+      field({ label: t("travel.direction_label"), name: "direction", type: "select", value: "arrival",
+        options: [["arrival", label("travel.direction", "arrival")],
+          ["departure", label("travel.direction", "departure")]] }),
+      field({ label: t("travel.mode_label"), name: "mode", type: "select", value: "plane",
+        options: MODES.map((m) => [m, label("travel.mode", m)]) }),
+      cityOptions.length > 1 ? field({ label: t("event.col.city"), name: "city", type: "select",
+        value: cityOptions[0][0], options: cityOptions }) : null),
+    h("div", { class: "row" },
+      field({ label: t("travel.carrier"), name: "carrier", maxlength: 100 }),
+      field({ label: t("travel.number"), name: "number", maxlength: 20 })),
+    h("div", { class: "row" },
+      field({ label: t("travel.from"), name: "from_place", required: true, maxlength: 200 }),
+      field({ label: t("travel.from_code"), name: "from_code", maxlength: 3, size: 4,
+        hint: t("travel.code_hint") })),
+    h("div", { class: "row" },
+      field({ label: t("travel.to"), name: "to_place", required: true, maxlength: 200 }),
+      field({ label: t("travel.to_code"), name: "to_code", maxlength: 3, size: 4,
+        hint: t("travel.code_hint") })),
+    h("div", { class: "row" },
+      field({ label: t("travel.at"), name: "at", type: "datetime-local", required: true,
+        hint: t("travel.at_hint") }),
+      field({ label: t("travel.timezone"), name: "timezone", value: event.timezone, maxlength: 60,
+        hint: t("travel.timezone_hint") })),
+    field({ label: t("travel.met_by_label"), name: "met_by", maxlength: 300,
+      hint: t("travel.met_by_hint") }),
+    travellersSlot,
+    h("button", { type: "submit", class: "primary" }, t("travel.record_button")));
+  const paintPeople = () => {
+    const city = Number(form.elements.city?.value || state.writable[0]);
+    const mine = state.holding.filter((r) => state.found.get(r.participant_id)?.home_city_id === city);
+    mount(travellersSlot, h("legend", {}, t("travel.travellers")),
+      mine.length ? mine.map((r) => {
+        const person = state.found.get(r.participant_id);
+        const id = `traveller-${r.participant_id}`;
+        return h("div", { class: "field-check" },
+          h("input", { type: "checkbox", id, name: "traveller", value: String(r.participant_id) }),
+          h("label", { for: id }, person?.full_name || t("event.person_unknown", { id: r.participant_id })));
+      }) : h("p", { class: "muted" }, t("travel.nobody_to_put")));
+  };
+  form.elements.city?.addEventListener("change", paintPeople);
+  paintPeople();
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const values = formValues(form);
+    const ids = [...form.querySelectorAll("input[name=traveller]:checked")].map((c) => Number(c.value));
+    const body = { direction: values.direction, mode: values.mode, from_place: values.from_place,
+      to_place: values.to_place, at: values.at, timezone: values.timezone || null,
+      carrier: values.carrier || null, number: values.number || null,
+      from_code: values.from_code || null, to_code: values.to_code || null,
+      met_by: values.met_by || null, traveller_ids: ids };
+    try {
+      await api.post(`/api/v1/events/${event.id}/journeys`, body);
+      flash = t("travel.recorded");
+      await state.ctx.refresh();
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  return h("section", { class: "card" }, form);
+}
+
+function groupsSection(state, groups, cities, direction) {
   const headingId = `travel-${direction}`;
   return h("section", { class: "travel-direction", "aria-labelledby": headingId },
     h("h2", { id: headingId }, t(`travel.${direction}`)),
-    groups.length ? groups.map((g, i) => groupCard(g, cities, direction, i + 1))
+    groups.length ? groups.map((g, i) => groupCard(state, g, cities, direction, i + 1))
       : h("p", { class: "muted" }, t(`travel.no_${direction}`)));
 }
 
@@ -80,6 +175,27 @@ export async function render(ctx) {
     event.host_city_id, ...event.guest_city_ids, ...journeys.map((j) => j.city_id),
     ...board.missing.map((m) => m.home_city_id)]);
   const empty = board.journeys_without_travellers;
+  // The cities whose journeys the caller records: every city of the event for the
+  // host's side, its own for a guest city (the API decides; this only offers).
+  const eventCities = [event.host_city_id, ...event.guest_city_ids];
+  const writable = event.status === "cancelled" ? []
+    : runsEvent(ctx, event) ? event.guest_city_ids.concat(event.host_city_id)
+      : ctx.who?.role === "coordinator" && eventCities.includes(ctx.homeCity) ? [ctx.homeCity] : [];
+  const state = { ctx, event, cities, writable, holding: [], found: new Map(),
+    noticeSlot: h("div", { class: "travel-notice" }) };
+  if (writable.length) {
+    const regs = await ctx.all(`/api/v1/events/${id}/registrations`, { status: HOLDING });
+    state.holding = regs.items.filter((r) => HOLDING.includes(r.status));
+    state.found = await people(ctx, state.holding);
+    const collator = new Intl.Collator(currentLanguage(), { sensitivity: "base" });
+    state.holding.sort((a, b) => collator.compare(state.found.get(a.participant_id)?.full_name || "",
+      state.found.get(b.participant_id)?.full_name || ""));
+  }
+  if (flash) {
+    mount(state.noticeSlot, h("p", { class: "notice", role: "status" }, flash));
+    announce(flash);
+    flash = null;
+  }
   const body = h("article", { class: "travel-board" },
     h("div", { class: "actions" },
       h("a", { class: "button", href: `/console/events/${event.id}` }, t("delegation.back")),
@@ -90,10 +206,12 @@ export async function render(ctx) {
     h("h1", {}, t("travel.title", { title: event.title })),
     h("p", { class: "muted" }, eventWhen(event), event.venue ? ` · ${event.venue}` : ""),
     event.status === "cancelled" ? h("p", { class: "problem" }, t("delegation.event_cancelled")) : null,
+    state.noticeSlot,
     missingSection(board, cities),
-    groupsSection(board.arrivals, cities, "arrivals"),
-    groupsSection(board.departures, cities, "departures"),
+    groupsSection(state, board.arrivals, cities, "arrivals"),
+    groupsSection(state, board.departures, cities, "departures"),
     empty.length ? h("p", { class: "muted" }, t("travel.empty_journeys",
-      { count: empty.length, ids: empty.map((j) => `#${j}`).join(", ") })) : null);
+      { count: empty.length, ids: empty.map((j) => `#${j}`).join(", ") })) : null,
+    writable.length ? journeyForm(state) : null);
   return { title: t("travel.title", { title: event.title }), body };
 }
