@@ -63,6 +63,14 @@ export function languageName(code) {
   return name.charAt(0).toLocaleUpperCase(code) + name.slice(1);
 }
 
+/** Languages by their ISO 639-1 codes, named in the console's language ("English, Russian"). */
+export function spokenLanguages(codes) {
+  const names = new Intl.DisplayNames([locale], { type: "language" });
+  return codes.map((code) => {
+    try { return names.of(code) || code; } catch { return code; }
+  }).join(", ");
+}
+
 /** t("participants.count", { count: 3 }): the message, with {names} filled in. */
 export function t(key, vars = {}) {
   let message = key in messages ? messages[key] : fallback[key];

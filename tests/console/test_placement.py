@@ -123,3 +123,35 @@ def test_the_placement_on_a_phone_in_russian(console, world):
     finally:
         host.patch("/api/v1/me", json={"language": "en"})
 
+
+
+def test_the_guest_city_records_its_pupils_needs_and_the_placement_keeps_them(console, world):
+    event, _, pupils = school_exchange(world)
+    tab = console("coventry")
+    page = tab.goto(f"/console/events/{event['id']}/placement")
+    tab.expect_problem(404)  # no placement yet
+    needs = page.get_by_role("region", name="Our guests' needs")
+    def of(name):
+        return needs.locator("details").filter(has=page.locator("summary", has_text=name))
+
+    oliver = of("Oliver Brown")
+    expect(oliver.locator(".needs-summary")).to_have_text("Allergic to pets · English")
+    harry = of("Harry Jones")
+    harry.locator("summary").click()
+    form = harry.get_by_role("form", name="Needs of Harry Jones")
+    form.get_by_label("Allergic to smoke").check()
+    form.get_by_label("Brother or sister of").select_option(label="Amelia Green")
+    form.get_by_label("Medical notes").fill("Carries an inhaler.")
+    form.get_by_role("button", name="Save").click()
+    expect(harry.locator(".needs-summary")).to_have_text("Allergic to smoke · English")
+    tab.snap("event-placement-needs")
+    tab.axe()
+
+    # The host's proposal puts the siblings together.
+    placement = world.api("volgograd").post(f"/api/v1/events/{event['id']}/placement", json={})
+    assert placement.status_code == 200, placement.text
+    family_of = {g["participant_id"]: g["family_id"] for g in placement.json()["guests"]}
+    assert family_of[pupils["Harry Jones"]] == family_of[pupils["Amelia Green"]]
+    needs = world.api("volgograd").get(
+        f"/api/v1/events/{event['id']}/guests/{pupils['Harry Jones']}/needs").json()
+    assert needs["medical_notes"] == "Carries an inhaler." and needs["allergies"] == ["smoke"]

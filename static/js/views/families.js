@@ -5,7 +5,7 @@
 
 import * as api from "../api.js";
 import { h, mount, field, formValues, announce } from "../dom.js";
-import { t, label, currentLanguage } from "../i18n.js";
+import { t, label, spokenLanguages } from "../i18n.js";
 import { problemBox, showErrors, clearErrors } from "../problems.js";
 
 const DIETS = ["vegetarian", "vegan", "halal", "kosher", "gluten_free", "lactose_free", "nut_free"];
@@ -16,15 +16,10 @@ function languagesOf(text) {
   return text.split(/[\s,;]+/).map((c) => c.trim().toLowerCase()).filter(Boolean);
 }
 
-function languageNames(codes) {
-  const names = new Intl.DisplayNames([currentLanguage()], { type: "language" });
-  return codes.map((c) => { try { return names.of(c) || c; } catch { return c; } }).join(", ");
-}
-
 function familyRow(state, family) {
   const facts = [
     t("families.places", { count: family.places }),
-    family.languages.length ? languageNames(family.languages) : null,
+    family.languages.length ? spokenLanguages(family.languages) : null,
     family.pets ? t("families.pets") : null,
     family.smoking ? t("families.smoking") : null,
     family.diets.length ? family.diets.map((d) => label("diet", d)).join(", ") : null,

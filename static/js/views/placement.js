@@ -7,9 +7,14 @@
 
 import * as api from "../api.js";
 import { h, mount, field, formValues, announce } from "../dom.js";
-import { t, currentLanguage, formatDateTime } from "../i18n.js";
-import { problemBox } from "../problems.js";
+import { t, label, currentLanguage, formatDateTime, spokenLanguages } from "../i18n.js";
+import { problemBox, showErrors, clearErrors } from "../problems.js";
 import { eventWhen, runsEvent } from "./event.js";
+import { people } from "./delegation-list.js";
+
+const ALLERGIES = ["pets", "smoke", "nuts", "gluten", "lactose"];
+const DIETS = ["vegetarian", "vegan", "halal", "kosher", "gluten_free", "lactose_free", "nut_free"];
+const HOLDING = ["confirmed", "pending_consent", "awaiting_chaperone", "attended", "no_show"];
 
 /** The explanation in the console's language (the API words each in en and ru). */
 function words(explanation) {
@@ -136,6 +141,81 @@ function paint(state) {
     state.runs && !confirmed ? proposeForm(state) : null);
 }
 
+// A guest's needs ----------------------------------------------------------------
+
+function summary(needs) {
+  const parts = [
+    ...needs.allergies.map((a) => label("allergy", a)),
+    ...needs.diets.map((d) => label("diet", d)),
+    needs.languages.length ? spokenLanguages(needs.languages) : null,
+  ].filter(Boolean);
+  return parts.length ? parts.join(" · ") : t("placement.needs_none");
+}
+
+function needsForm(state, guest, needs) {
+  const others = state.guests.filter((g) => g.id !== guest.id);
+  const choose = [["", t("placement.needs_nobody")], ...others.map((g) => [String(g.id), g.name])];
+  const form = h("form", { class: "needs-form", novalidate: true,
+    "aria-label": t("placement.needs_of", { name: guest.name }) },
+  h("fieldset", {}, h("legend", {}, t("placement.allergies")),
+    ALLERGIES.map((a) => field({ label: label("allergy", a), name: `allergy:${a}`, type: "checkbox",
+      value: needs.allergies.includes(a) }))),
+  h("fieldset", {}, h("legend", {}, t("placement.diets")),
+    DIETS.map((d) => field({ label: label("diet", d), name: `diet:${d}`, type: "checkbox",
+      value: needs.diets.includes(d) }))),
+  field({ label: t("families.languages"), name: "languages", value: needs.languages.join(", "),
+    hint: t("families.languages_hint") }),
+  field({ label: t("placement.sibling"), name: "sibling_of_id", type: "select",
+    value: needs.sibling_of_id ?? "", options: choose }),
+  field({ label: t("placement.prefers_with"), name: "prefers_with_id", type: "select",
+    value: needs.prefers_with_id ?? "", options: choose }),
+  field({ label: t("placement.medical"), name: "medical_notes", type: "textarea", rows: 2,
+    value: needs.medical_notes ?? "", hint: t("placement.medical_hint") }),
+  h("button", { type: "submit", class: "small" }, t("placement.needs_save")));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const v = formValues(form);
+    const body = {
+      allergies: ALLERGIES.filter((a) => v[`allergy:${a}`]),
+      diets: DIETS.filter((d) => v[`diet:${d}`]),
+      languages: v.languages.split(/[\s,;]+/).map((c) => c.toLowerCase()).filter(Boolean),
+      sibling_of_id: v.sibling_of_id ? Number(v.sibling_of_id) : null,
+      prefers_with_id: v.prefers_with_id ? Number(v.prefers_with_id) : null,
+      medical_notes: v.medical_notes || null };
+    try {
+      const saved = await api.put(`/api/v1/events/${state.event.id}/guests/${guest.id}/needs`, body);
+      form.closest("details").querySelector(".needs-summary").textContent = summary(saved);
+      announce(t("placement.needs_saved", { name: guest.name }));
+      form.closest("details").open = false;
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  return form;
+}
+
+/** The needs of the guests the caller's city sends (its coordinators write them). */
+async function needsSection(ctx, state) {
+  const regs = await ctx.all(`/api/v1/events/${state.event.id}/registrations`, { status: HOLDING });
+  const holding = regs.items.filter((r) => HOLDING.includes(r.status));
+  const found = await people(ctx, holding);
+  const mine = (p) => p && p.home_city_id !== state.event.host_city_id
+    && (ctx.who?.role === "admin" || p.home_city_id === ctx.homeCity);
+  state.guests = holding.map((r) => found.get(r.participant_id)).filter(mine)
+    .map((p) => ({ id: p.id, name: p.full_name }));
+  if (!state.guests.length) return null;
+  const needs = await Promise.all(state.guests.map((g) =>
+    ctx.get(`/api/v1/events/${state.event.id}/guests/${g.id}/needs`)));
+  return h("section", { class: "card", "aria-labelledby": "placement-needs" },
+    h("h2", { id: "placement-needs" }, t("placement.needs")),
+    h("p", { class: "muted" }, t("placement.needs_hint")),
+    h("ul", { class: "needs-list" }, state.guests.map((g, i) => h("li", {},
+      h("details", {}, h("summary", {}, h("span", { class: "placement-name" }, g.name), " — ",
+        h("span", { class: "needs-summary" }, summary(needs[i]))),
+      needsForm(state, g, needs[i]))))));
+}
+
 export async function render(ctx) {
   const id = encodeURIComponent(ctx.params.id);
   const event = await ctx.get(`/api/v1/events/${id}`);
@@ -152,6 +232,10 @@ export async function render(ctx) {
   const state = { event, placement, runs, families,
     slot: h("div", {}), noticeSlot: h("div", { class: "placement-notice" }) };
   paint(state);
+  // The guests' needs: written by their home city's coordinators (not the host's).
+  const writesNeeds = event.status !== "cancelled" && (ctx.who?.role === "admin"
+    || (ctx.who?.role === "coordinator" && event.guest_city_ids.includes(ctx.homeCity)));
+  const needs = writesNeeds ? await needsSection(ctx, state) : null;
   const body = h("article", { class: "placement" },
     h("div", { class: "actions" },
       h("a", { class: "button", href: `/console/events/${event.id}` }, t("delegation.back")),
@@ -160,6 +244,6 @@ export async function render(ctx) {
     state.runs ? h("p", {}, h("a", { href: `/console/cities/${event.host_city_id}/families` },
       t("placement.manage_families"))) : null,
     h("p", { class: "muted" }, eventWhen(event)),
-    state.noticeSlot, state.slot);
+    state.noticeSlot, needs, state.slot);
   return { title: t("placement.title", { title: event.title }), body };
 }
