@@ -133,6 +133,18 @@ def test_a_guest_city_records_and_deletes_its_peoples_journeys(console, world):
     expect(missing.filter(has_text="Oliver Brown")).to_contain_text("departure")
     expect(missing.filter(has_text="Oliver Brown")).not_to_contain_text("arrival")
 
+    # The train is late: its time is changed in place, the rest kept.
+    arrivals.get_by_role("button", name=re.compile(r"^Change Train 016Ж")).click()
+    edit = page.get_by_role("form", name=re.compile(r"^Change Train 016Ж"))
+    expect(edit.get_by_label("From", exact=True)).to_have_value("Moscow Paveletsky")
+    expect(edit.get_by_label("Oliver Brown")).to_be_checked()
+    expect(edit.get_by_label("When (local time)")).to_have_value("2027-06-13T09:10")
+    edit.get_by_label("When (local time)").fill("2027-06-13T10:40")
+    edit.get_by_role("button", name="Save the changes").click()
+    expect(page.locator(".notice")).to_have_text("The journey is changed.")
+    expect(arrivals.locator(".travel-group").filter(has_text="Volgograd-1")
+           .get_by_role("heading")).to_contain_text("13 Jun 2027, 10:40")
+
     # Emily has an arrival already: refused, and said in the form.
     form = page.get_by_role("form", name="Record a journey")
     form.get_by_label("From", exact=True).fill("Moscow Sheremetyevo")

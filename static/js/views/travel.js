@@ -50,6 +50,10 @@ function groupCard(state, group, cities, direction, n) {
       journeyLine(journey), ": ", travellerNames(journey),
       state.writable.includes(journey.city_id) ? [" ", h("button", {
         type: "button", class: "small",
+        "aria-label": t("travel.change_named", { what: journeyLine(journey) }),
+        onclick: () => editJourney(state, journey.id),
+      }, t("travel.change_short")), " ", h("button", {
+        type: "button", class: "small",
         "aria-label": t("travel.delete_named", { what: journeyLine(journey) }),
         onclick: () => deleteJourney(state, journey),
       }, t("travel.delete"))] : null))));
@@ -66,50 +70,65 @@ async function deleteJourney(state, journey) {
   }
 }
 
-/** The form that records a journey: one city's people, one way, one leg. */
-function journeyForm(state) {
+/**
+ * The form that records a journey (one city's people, one way, one leg), or, given
+ * `journey`, changes it: its way and city stay, the rest is sent whole (PATCH;
+ * `traveller_ids` replaces the list).
+ */
+function journeyForm(state, journey = null) {
   const { event, cities } = state;
   const travellersSlot = h("fieldset", { class: "travel-people" });
   const cityOptions = state.writable.map((id) => [String(id), cities.get(id)?.name || String(id)]);
-  const form = h("form", { class: "journey-form", "aria-labelledby": "journey-new", novalidate: true },
-    h("h2", { id: "journey-new" }, t("travel.record")),
+  const j = journey || {};
+  const going = new Set((j.travellers || []).filter((p) => p.going).map((p) => p.participant_id));
+  const headingId = journey ? "journey-edit" : "journey-new";
+  const form = h("form", { class: "journey-form", "aria-labelledby": headingId, novalidate: true },
+    h("h2", { id: headingId }, journey ? t("travel.change", { what: journeyLine(journey) }) : t("travel.record")),
     h("div", { class: "row" },
-      field({ label: t("travel.direction_label"), name: "direction", type: "select", value: "arrival",
-        options: [["arrival", label("travel.direction", "arrival")],
+      journey ? null : field({ label: t("travel.direction_label"), name: "direction", type: "select",
+        value: "arrival", options: [["arrival", label("travel.direction", "arrival")],
           ["departure", label("travel.direction", "departure")]] }),
-      field({ label: t("travel.mode_label"), name: "mode", type: "select", value: "plane",
+      field({ label: t("travel.mode_label"), name: "mode", type: "select", value: j.mode || "plane",
         options: MODES.map((m) => [m, label("travel.mode", m)]) }),
-      cityOptions.length > 1 ? field({ label: t("event.col.city"), name: "city", type: "select",
-        value: cityOptions[0][0], options: cityOptions }) : null),
+      !journey && cityOptions.length > 1 ? field({ label: t("event.col.city"), name: "city",
+        type: "select", value: cityOptions[0][0], options: cityOptions }) : null),
     h("div", { class: "row" },
-      field({ label: t("travel.carrier"), name: "carrier", maxlength: 100 }),
-      field({ label: t("travel.number"), name: "number", maxlength: 20 })),
+      field({ label: t("travel.carrier"), name: "carrier", maxlength: 100, value: j.carrier }),
+      field({ label: t("travel.number"), name: "number", maxlength: 20, value: j.number })),
     h("div", { class: "row" },
-      field({ label: t("travel.from"), name: "from_place", required: true, maxlength: 200 }),
+      field({ label: t("travel.from"), name: "from_place", required: true, maxlength: 200,
+        value: j.from_place }),
       field({ label: t("travel.from_code"), name: "from_code", maxlength: 3, size: 4,
-        hint: t("travel.code_hint") })),
+        value: j.from_code, hint: t("travel.code_hint") })),
     h("div", { class: "row" },
-      field({ label: t("travel.to"), name: "to_place", required: true, maxlength: 200 }),
+      field({ label: t("travel.to"), name: "to_place", required: true, maxlength: 200,
+        value: j.to_place }),
       field({ label: t("travel.to_code"), name: "to_code", maxlength: 3, size: 4,
-        hint: t("travel.code_hint") })),
+        value: j.to_code, hint: t("travel.code_hint") })),
     h("div", { class: "row" },
+      // The local wall-clock time, as the ticket says ("2027-06-13T14:30").
       field({ label: t("travel.at"), name: "at", type: "datetime-local", required: true,
-        hint: t("travel.at_hint") }),
-      field({ label: t("travel.timezone"), name: "timezone", value: event.timezone, maxlength: 60,
-        hint: t("travel.timezone_hint") })),
-    field({ label: t("travel.met_by_label"), name: "met_by", maxlength: 300,
+        value: j.at ? j.at.slice(0, 16) : "", hint: t("travel.at_hint") }),
+      field({ label: t("travel.timezone"), name: "timezone", value: j.timezone || event.timezone,
+        maxlength: 60, hint: t("travel.timezone_hint") })),
+    field({ label: t("travel.met_by_label"), name: "met_by", maxlength: 300, value: j.met_by,
       hint: t("travel.met_by_hint") }),
     travellersSlot,
-    h("button", { type: "submit", class: "primary" }, t("travel.record_button")));
+    h("div", { class: "row" },
+      h("button", { type: "submit", class: "primary" },
+        journey ? t("travel.change_button") : t("travel.record_button")),
+      journey ? h("button", { type: "button", onclick: () => state.ctx.refresh() },
+        t("travel.change_cancel")) : null));
   const paintPeople = () => {
-    const city = Number(form.elements.city?.value || state.writable[0]);
+    const city = journey ? journey.city_id : Number(form.elements.city?.value || state.writable[0]);
     const mine = state.holding.filter((r) => state.found.get(r.participant_id)?.home_city_id === city);
     mount(travellersSlot, h("legend", {}, t("travel.travellers")),
       mine.length ? mine.map((r) => {
         const person = state.found.get(r.participant_id);
-        const id = `traveller-${r.participant_id}`;
+        const id = `${headingId}-traveller-${r.participant_id}`;
         return h("div", { class: "field-check" },
-          h("input", { type: "checkbox", id, name: "traveller", value: String(r.participant_id) }),
+          h("input", { type: "checkbox", id, name: "traveller", value: String(r.participant_id),
+            checked: going.has(r.participant_id) }),
           h("label", { for: id }, person?.full_name || t("event.person_unknown", { id: r.participant_id })));
       }) : h("p", { class: "muted" }, t("travel.nobody_to_put")));
   };
@@ -120,20 +139,37 @@ function journeyForm(state) {
     clearErrors(form);
     const values = formValues(form);
     const ids = [...form.querySelectorAll("input[name=traveller]:checked")].map((c) => Number(c.value));
-    const body = { direction: values.direction, mode: values.mode, from_place: values.from_place,
+    const body = { mode: values.mode, from_place: values.from_place,
       to_place: values.to_place, at: values.at, timezone: values.timezone || null,
       carrier: values.carrier || null, number: values.number || null,
       from_code: values.from_code || null, to_code: values.to_code || null,
       met_by: values.met_by || null, traveller_ids: ids };
     try {
-      await api.post(`/api/v1/events/${event.id}/journeys`, body);
-      flash = t("travel.recorded");
+      if (journey) {
+        await api.patch(`/api/v1/journeys/${journey.id}`, body);
+        flash = t("travel.changed");
+      } else {
+        await api.post(`/api/v1/events/${event.id}/journeys`, { direction: values.direction, ...body });
+        flash = t("travel.recorded");
+      }
       await state.ctx.refresh();
     } catch (error) {
       showErrors(form, error);
     }
   });
   return h("section", { class: "card" }, form);
+}
+
+/** Puts the journey's own form where the new journey's is, filled in. */
+async function editJourney(state, id) {
+  try {
+    const journey = await api.get(`/api/v1/journeys/${id}`);
+    mount(state.formSlot, journeyForm(state, journey));
+    state.formSlot.querySelector("input, select")?.focus();
+    state.formSlot.scrollIntoView({ block: "start" });
+  } catch (error) {
+    mount(state.noticeSlot, problemBox(error));
+  }
 }
 
 function groupsSection(state, groups, cities, direction) {
@@ -182,7 +218,7 @@ export async function render(ctx) {
     : runsEvent(ctx, event) ? event.guest_city_ids.concat(event.host_city_id)
       : ctx.who?.role === "coordinator" && eventCities.includes(ctx.homeCity) ? [ctx.homeCity] : [];
   const state = { ctx, event, cities, writable, holding: [], found: new Map(),
-    noticeSlot: h("div", { class: "travel-notice" }) };
+    noticeSlot: h("div", { class: "travel-notice" }), formSlot: h("div", {}) };
   if (writable.length) {
     const regs = await ctx.all(`/api/v1/events/${id}/registrations`, { status: HOLDING });
     state.holding = regs.items.filter((r) => HOLDING.includes(r.status));
@@ -191,6 +227,7 @@ export async function render(ctx) {
     state.holding.sort((a, b) => collator.compare(state.found.get(a.participant_id)?.full_name || "",
       state.found.get(b.participant_id)?.full_name || ""));
   }
+  if (writable.length) mount(state.formSlot, journeyForm(state));
   if (flash) {
     mount(state.noticeSlot, h("p", { class: "notice", role: "status" }, flash));
     announce(flash);
@@ -212,6 +249,6 @@ export async function render(ctx) {
     groupsSection(state, board.departures, cities, "departures"),
     empty.length ? h("p", { class: "muted" }, t("travel.empty_journeys",
       { count: empty.length, ids: empty.map((j) => `#${j}`).join(", ") })) : null,
-    writable.length ? journeyForm(state) : null);
+    state.formSlot);
   return { title: t("travel.title", { title: event.title }), body };
 }
