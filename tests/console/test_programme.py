@@ -57,6 +57,30 @@ def test_the_host_plans_the_programme_and_a_guest_reads_it(console, world):
     expect(page.locator(".programme-item")).to_have_count(2)
     tab.expect_problem(422)
 
+    # The rehearsal moves to the evening; then a stale copy is refused, not lost.
+    page.get_by_role("button", name="Change Rehearsal").click()
+    edit = page.get_by_role("form", name="Change Rehearsal")
+    expect(edit.get_by_label("What")).to_have_value("Rehearsal")
+    expect(edit.get_by_label("For")).to_have_value("role:artist")
+    edit.get_by_label("Starts").fill("2027-06-15T18:00")
+    edit.get_by_label("Ends").fill("2027-06-15T20:00")
+    edit.get_by_role("button", name="Save the changes").click()
+    expect(page.get_by_role("region", name="Tuesday, 15 June 2027")).to_contain_text("18:00–20:00")
+    page.get_by_role("button", name="Change Rehearsal").click()
+    items = world.api("volgograd").get(f"/api/v1/events/{event['id']}/programme").json()
+    rehearsal = next(i for i in items["items"] if i["title"] == "Rehearsal")
+    etag = world.api("volgograd").get(f"/api/v1/programme-items/{rehearsal['id']}").headers["ETag"]
+    r = world.api("volgograd").patch(f"/api/v1/programme-items/{rehearsal['id']}",
+                                     json={"place": "Concert hall"}, headers={"If-Match": etag})
+    assert r.status_code == 200, r.text  # someone else's change meanwhile
+    edit = page.get_by_role("form", name="Change Rehearsal")
+    edit.get_by_label("Where").fill("Philharmonic, small hall")
+    edit.get_by_role("button", name="Save the changes").click()
+    expect(edit.locator(".form-problem")).to_be_visible()
+    tab.expect_problem(412)
+    edit.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("form", name="Add to the programme")).to_be_visible()
+
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Remove Welcome at the city hall").click()
     expect(page.get_by_role("region", name="Monday, 14 June 2027")).to_have_count(0)
@@ -69,6 +93,7 @@ def test_the_host_plans_the_programme_and_a_guest_reads_it(console, world):
     expect(page.locator(".programme-item")).to_have_count(1)
     expect(page.get_by_role("form", name="Add to the programme")).to_have_count(0)
     expect(page.get_by_role("button", name="Remove Rehearsal")).to_have_count(0)
+    expect(page.locator(".programme-item")).to_contain_text("Concert hall")
 
 
 def test_the_programme_on_a_phone_in_russian(console, world):

@@ -22,11 +22,15 @@ function audienceOf(item) {
 }
 
 function itemRow(state, item) {
-  const remove = state.runs ? h("button", {
+  const remove = state.runs ? h("div", { class: "row" }, h("button", {
+    type: "button", class: "small",
+    "aria-label": t("programme.change_named", { title: item.title }),
+    onclick: () => editItem(state, item),
+  }, t("programme.change_short")), h("button", {
     type: "button", class: "small",
     "aria-label": t("programme.remove_named", { title: item.title }),
     onclick: () => removeItem(state, item),
-  }, t("programme.remove")) : null;
+  }, t("programme.remove"))) : null;
   return h("li", { class: "programme-item", id: `item-${item.id}` },
     h("p", { class: "programme-time" }, formatRange(item.starts_at, item.ends_at, item.timezone,
       item.starts_at.slice(0, 10) === item.ends_at.slice(0, 10) ? { timeStyle: "short" }
@@ -75,46 +79,71 @@ async function removeItem(state, item) {
   }
 }
 
-function addForm(state) {
+/**
+ * The form that adds an item, or, given `item` (read with its ETag), changes it:
+ * sent with If-Match, so an edit made meanwhile by someone else is not lost (412).
+ */
+function itemForm(state, item = null) {
   const event = state.event;
   const first = (event.all_day ? event.start_date : event.starts_at).slice(0, 10);
-  const form = h("form", { class: "programme-form", "aria-labelledby": "programme-add", novalidate: true },
-    h("h2", { id: "programme-add" }, t("programme.add")),
-    field({ label: t("programme.item_title"), name: "title", required: true, maxlength: 200 }),
+  const audience = !item ? "everyone" : item.audience === "role" ? `role:${item.role}` : item.audience;
+  const options = [["everyone", t("programme.everyone")],
+    ...ROLES.map((role) => [`role:${role}`, label("reg_role", role)])];
+  // Named people are chosen through the API; the form keeps them as they are.
+  if (item?.audience === "people") options.push(["people", t("programme.named_people")]);
+  const headingId = item ? "programme-edit" : "programme-add";
+  const form = h("form", { class: "programme-form", "aria-labelledby": headingId, novalidate: true },
+    h("h2", { id: headingId }, item ? t("programme.change", { title: item.title }) : t("programme.add")),
+    field({ label: t("programme.item_title"), name: "title", required: true, maxlength: 200,
+      value: item?.title }),
     h("div", { class: "row" },
       field({ label: t("programme.starts"), name: "starts_at", type: "datetime-local",
-        value: `${first}T10:00`, required: true }),
+        value: item ? item.starts_at.slice(0, 16) : `${first}T10:00`, required: true }),
       field({ label: t("programme.ends"), name: "ends_at", type: "datetime-local",
-        value: `${first}T11:00`, required: true })),
-    field({ label: t("programme.place"), name: "place", maxlength: 200 }),
-    field({ label: t("programme.for"), name: "audience", type: "select", value: "everyone",
-      options: [["everyone", t("programme.everyone")],
-        ...ROLES.map((role) => [`role:${role}`, label("reg_role", role)])] }),
+        value: item ? item.ends_at.slice(0, 16) : `${first}T11:00`, required: true })),
+    field({ label: t("programme.place"), name: "place", maxlength: 200, value: item?.place }),
+    field({ label: t("programme.for"), name: "audience", type: "select", value: audience, options }),
     field({ label: t("programme.public_label"), name: "public", type: "checkbox",
-      hint: t("programme.public_hint") }),
+      value: item?.public || false, hint: t("programme.public_hint") }),
     h("p", { class: "muted small" }, t("programme.in_zone", {
       zone: zoneName(event.timezone, new Date(event.starts_at || `${first}T12:00:00Z`)) })),
-    h("button", { type: "submit", class: "primary" }, t("programme.add_button")));
+    h("div", { class: "row" },
+      h("button", { type: "submit", class: "primary" },
+        item ? t("programme.change_button") : t("programme.add_button")),
+      item ? h("button", { type: "button", onclick: () => mount(state.formSlot, itemForm(state)) },
+        t("travel.change_cancel")) : null));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     clearErrors(form);
     const values = formValues(form);
-    const [audience, role] = values.audience.split(":");
+    const [kind, role] = values.audience.split(":");
     const body = { title: values.title, starts_at: values.starts_at, ends_at: values.ends_at,
-      place: values.place || null, audience, public: values.public };
+      place: values.place || null, public: values.public };
+    if (kind !== "people") body.audience = kind;
     if (role) body.role = role;
     try {
-      const item = await api.post(`/api/v1/events/${event.id}/programme`, body);
+      const saved = item
+        ? await api.patch(`/api/v1/programme-items/${item.id}`, body, { ifMatch: item.etag })
+        : await api.post(`/api/v1/events/${event.id}/programme`, body);
       await reload(state);
-      form.elements.title.value = "";
-      form.elements.place.value = "";
-      announce(t("programme.added", { title: item.title }));
-      document.getElementById(`item-${item.id}`)?.scrollIntoView({ block: "nearest" });
+      mount(state.formSlot, itemForm(state));
+      announce(t(item ? "programme.changed" : "programme.added", { title: saved.title }));
+      document.getElementById(`item-${saved.id}`)?.scrollIntoView({ block: "nearest" });
     } catch (error) {
       showErrors(form, error);
     }
   });
   return h("section", { class: "card" }, form);
+}
+
+async function editItem(state, item) {
+  try {
+    const fresh = await api.get(`/api/v1/programme-items/${item.id}`);
+    mount(state.formSlot, itemForm(state, fresh));
+    state.formSlot.querySelector("input")?.focus();
+  } catch (error) {
+    mount(state.noticeSlot, h("p", { class: "problem", role: "alert" }, explain(error)));
+  }
 }
 
 export async function render(ctx) {
@@ -124,8 +153,9 @@ export async function render(ctx) {
     ctx.all(`/api/v1/events/${id}/programme`),
   ]);
   const state = { event, items: page.items, runs: runsEvent(ctx, event) && event.status !== "cancelled",
-    listSlot: h("div", {}), noticeSlot: h("div", {}) };
+    listSlot: h("div", {}), noticeSlot: h("div", {}), formSlot: h("div", {}) };
   mount(state.listSlot, itemsList(state));
+  if (state.runs) mount(state.formSlot, itemForm(state));
   const body = h("article", { class: "programme" },
     h("div", { class: "actions" },
       h("a", { class: "button", href: `/console/events/${event.id}` }, t("delegation.back")),
@@ -134,6 +164,6 @@ export async function render(ctx) {
     h("p", { class: "muted" }, eventWhen(event), event.venue ? ` · ${event.venue}` : ""),
     state.noticeSlot,
     state.listSlot,
-    state.runs ? addForm(state) : null);
+    state.formSlot);
   return { title: t("programme.title", { title: event.title }), body };
 }
