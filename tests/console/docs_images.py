@@ -50,6 +50,8 @@ def main() -> None:
                 ("calendar", f"/console/cities/{ashgabat}/calendar?month={month}", 1280, 900,
                  "en-GB"),
                 ("phone-ru", "/console/", 375, 800, "ru-RU"),
+                ("travel", f"/console/events/{youth['id']}/travel", 1280, 1000, "en-GB"),
+                ("placement", f"/console/events/{youth['id']}/placement", 1280, 1000, "en-GB"),
             ]
             for name, path, width, height, locale in shots:
                 context = browser.new_context(viewport={"width": width, "height": height},

@@ -241,9 +241,9 @@ export async function render(ctx) {
       h("a", { class: "button", href: `/console/events/${event.id}` }, t("delegation.back")),
       h("button", { type: "button", onclick: () => window.print() }, t("delegation.print"))),
     h("h1", {}, t("placement.title", { title: event.title })),
+    h("p", { class: "muted" }, eventWhen(event)),
     state.runs ? h("p", {}, h("a", { href: `/console/cities/${event.host_city_id}/families` },
       t("placement.manage_families"))) : null,
-    h("p", { class: "muted" }, eventWhen(event)),
     state.noticeSlot, needs, state.slot);
   return { title: t("placement.title", { title: event.title }), body };
 }
