@@ -22,6 +22,7 @@ const ROUTES = [
   { path: "/cities/:id/twin-search", view: "twin-search" },
   { path: "/cities/:id/families", view: "families" },
   { path: "/cities/:id/webhooks", view: "webhooks" },
+  { path: "/cities/:id/reminders", view: "reminders" },
   { path: "/events/new", view: "event-form" },
   { path: "/events/:id", view: "event" },
   { path: "/events/:id/edit", view: "event-form" },

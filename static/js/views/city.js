@@ -34,7 +34,8 @@ export async function render(ctx) {
       ctx.who?.role === "admin" || (ctx.who?.role === "coordinator" && ctx.homeCity === city.id)
         ? [h("a", { href: `/console/cities/${city.id}/twin-search`, class: "button" }, t("city.twin_search")),
           h("a", { href: `/console/cities/${city.id}/families`, class: "button" }, t("city.families")),
-          h("a", { href: `/console/cities/${city.id}/webhooks`, class: "button" }, t("city.webhooks"))]
+          h("a", { href: `/console/cities/${city.id}/webhooks`, class: "button" }, t("city.webhooks")),
+          h("a", { href: `/console/cities/${city.id}/reminders`, class: "button" }, t("city.reminders"))]
         : null),
     h("div", { class: "grid" },
       h("section", { class: "card", "aria-labelledby": "city-facts" },
