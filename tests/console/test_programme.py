@@ -67,6 +67,10 @@ def test_the_host_plans_the_programme_and_a_guest_reads_it(console, world):
     edit.get_by_role("button", name="Save the changes").click()
     expect(page.get_by_role("region", name="Tuesday, 15 June 2027")).to_contain_text("18:00–20:00")
     page.get_by_role("button", name="Change Rehearsal").click()
+    # The form shows once the page has read the item (and its ETag): only then
+    # does the change through the API come "meanwhile".
+    expect(page.get_by_role("form", name="Change Rehearsal").get_by_label("Starts")
+           ).to_have_value("2027-06-15T18:00")
     items = world.api("volgograd").get(f"/api/v1/events/{event['id']}/programme").json()
     rehearsal = next(i for i in items["items"] if i["title"] == "Rehearsal")
     etag = world.api("volgograd").get(f"/api/v1/programme-items/{rehearsal['id']}").headers["ETag"]
