@@ -59,6 +59,28 @@ export function announce(message) {
   setTimeout(() => { live.textContent = message; }, 50);
 }
 
+// What the last write on a view did, said once the view is painted again (a write
+// re-renders its view through ctx.refresh): a string as a notice, a node as it is.
+let pendingNotice = null;
+
+/** Says `message` (a string or a node) on the next view painted. */
+export function sayAfterRefresh(message) {
+  pendingNotice = message;
+}
+
+/** A slot for a view's notices, holding the one said before the refresh, once. */
+export function noticeSlot() {
+  const slot = h("div", {});
+  if (typeof pendingNotice === "string") {
+    mount(slot, h("p", { class: "notice", role: "status" }, pendingNotice));
+    announce(pendingNotice);
+  } else if (pendingNotice) {
+    mount(slot, pendingNotice);
+  }
+  pendingNotice = null;
+  return slot;
+}
+
 /**
  * A labelled form field: h-built label, control and a slot for its error.
  * field({ label, name, type, value, required, hint, options: [[value, text]] })

@@ -4,6 +4,7 @@
 import { h } from "../dom.js";
 import { t, label, formatDate, currentLanguage, zoneName } from "../i18n.js";
 import { eventWhen, loadCities } from "./event.js";
+import { HOLDING } from "../enums.js";
 
 // Going: a confirmed place, or already checked in as there.
 const GOING = ["confirmed", "attended"];
@@ -18,6 +19,12 @@ export async function people(ctx, regs) {
     .then((p) => found.set(p.id, p))
     .catch((error) => { if (error.name === "AbortError") throw error; })));
   return found;
+}
+
+/** The registrations holding a place at the event, and their people by id. */
+export async function holders(ctx, eventId) {
+  const regs = await ctx.all(`/api/v1/events/${eventId}/registrations`, { status: HOLDING });
+  return { regs: regs.items, people: await people(ctx, regs.items) };
 }
 
 function cityTable(city, rows) {

@@ -9,11 +9,10 @@ import {
 } from "../i18n.js";
 import { showErrors, clearErrors, explain } from "../problems.js";
 import { negotiationCard } from "./negotiation.js";
+import { ROLES } from "../enums.js";
 
 const STATUSES = ["confirmed", "pending_consent", "awaiting_chaperone", "waitlisted",
   "attended", "no_show", "cancelled"];
-const ROLES = ["delegate", "student", "chaperone", "athlete", "coach", "artist", "official",
-  "interpreter", "coordinator"];
 const STATUS_BADGE = {
   confirmed: "ok", attended: "ok", pending_consent: "warn", awaiting_chaperone: "warn",
   waitlisted: "neutral", cancelled: "neutral", no_show: "danger",

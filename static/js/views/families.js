@@ -4,12 +4,11 @@
 // Add a family, remove one (refused while it hosts guests in a placement).
 
 import * as api from "../api.js";
-import { h, mount, field, formValues, announce } from "../dom.js";
+import { h, mount, field, formValues, noticeSlot, sayAfterRefresh } from "../dom.js";
 import { t, label, spokenLanguages } from "../i18n.js";
 import { problemBox, showErrors, clearErrors } from "../problems.js";
+import { DIETS } from "../enums.js";
 
-const DIETS = ["vegetarian", "vegan", "halal", "kosher", "gluten_free", "lactose_free", "nut_free"];
-let flash = null;
 
 /** "ru, en" -> ["ru", "en"] */
 function languagesOf(text) {
@@ -41,7 +40,7 @@ async function removeFamily(state, family) {
   if (!window.confirm(t("families.remove_confirm", { name: family.household_name }))) return;
   try {
     await api.del(`/api/v1/host-families/${family.id}`);
-    flash = t("families.removed", { name: family.household_name });
+    sayAfterRefresh(t("families.removed", { name: family.household_name }));
     await state.ctx.refresh();
   } catch (error) {
     mount(state.noticeSlot, problemBox(error));
@@ -78,7 +77,7 @@ function addForm(state) {
       phone: v.phone || null, email: v.email || null, notes: v.notes || null };
     try {
       await api.post(`/api/v1/cities/${state.city.id}/host-families`, body);
-      flash = t("families.added", { name: v.household_name });
+      sayAfterRefresh(t("families.added", { name: v.household_name }));
       await state.ctx.refresh();
     } catch (error) {
       showErrors(form, error);
@@ -93,15 +92,10 @@ export async function render(ctx) {
     ctx.get(`/api/v1/cities/${id}`),
     ctx.all(`/api/v1/cities/${id}/host-families`),
   ]);
-  const state = { ctx, city, noticeSlot: h("div", {}) };
-  if (flash) {
-    mount(state.noticeSlot, h("p", { class: "notice", role: "status" }, flash));
-    announce(flash);
-    flash = null;
-  }
+  const state = { ctx, city, noticeSlot: noticeSlot() };
   const body = h("article", { class: "families" },
     h("div", { class: "actions" },
-      h("a", { class: "button", href: `/console/cities/${city.id}` }, t("twinsearch.back", { city: city.name }))),
+      h("a", { class: "button", href: `/console/cities/${city.id}` }, t("city.back", { city: city.name }))),
     h("h1", {}, t("families.title", { city: city.name })),
     h("p", { class: "muted" }, t("families.intro")),
     state.noticeSlot,

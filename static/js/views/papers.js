@@ -7,10 +7,8 @@
 import { h } from "../dom.js";
 import { t, label, currentLanguage } from "../i18n.js";
 import { eventWhen, loadCities } from "./event.js";
-import { people } from "./delegation-list.js";
+import { holders } from "./delegation-list.js";
 
-// Holding a place: the statuses the documents API serves papers for.
-const HOLDING = ["confirmed", "pending_consent", "awaiting_chaperone", "attended", "no_show"];
 
 function pdf(href, text, name) {
   return h("a", { href, download: "", "aria-label": `${text}: ${name}` }, text);
@@ -33,13 +31,10 @@ function personRow(event, row, cities) {
 
 export async function render(ctx) {
   const id = encodeURIComponent(ctx.params.id);
-  const [event, regs] = await Promise.all([
-    ctx.get(`/api/v1/events/${id}`),
-    ctx.all(`/api/v1/events/${id}/registrations`, { status: HOLDING }),
-  ]);
+  // Holding a place: whom the documents API serves papers for.
+  const [event, { regs: holding, people: found }] = await Promise.all([
+    ctx.get(`/api/v1/events/${id}`), holders(ctx, id)]);
   const host = event.host_city_id;
-  const holding = regs.items.filter((r) => HOLDING.includes(r.status));
-  const found = await people(ctx, holding);
   const home = (reg) => found.get(reg.participant_id)?.home_city_id;
   // Papers are for the guests: the host's own people need no invitation to come.
   const guests = holding.filter((reg) => home(reg) !== host);

@@ -10,11 +10,8 @@ import { h, mount, field, formValues, announce } from "../dom.js";
 import { t, label, currentLanguage, formatDateTime, spokenLanguages } from "../i18n.js";
 import { problemBox, showErrors, clearErrors } from "../problems.js";
 import { eventWhen, runsEvent } from "./event.js";
-import { people } from "./delegation-list.js";
-
-const ALLERGIES = ["pets", "smoke", "nuts", "gluten", "lactose"];
-const DIETS = ["vegetarian", "vegan", "halal", "kosher", "gluten_free", "lactose_free", "nut_free"];
-const HOLDING = ["confirmed", "pending_consent", "awaiting_chaperone", "attended", "no_show"];
+import { holders } from "./delegation-list.js";
+import { ALLERGIES, DIETS } from "../enums.js";
 
 /** The explanation in the console's language (the API words each in en and ru). */
 function words(explanation) {
@@ -197,9 +194,7 @@ function needsForm(state, guest, needs) {
 
 /** The needs of the guests the caller's city sends (its coordinators write them). */
 async function needsSection(ctx, state) {
-  const regs = await ctx.all(`/api/v1/events/${state.event.id}/registrations`, { status: HOLDING });
-  const holding = regs.items.filter((r) => HOLDING.includes(r.status));
-  const found = await people(ctx, holding);
+  const { regs: holding, people: found } = await holders(ctx, state.event.id);
   const mine = (p) => p && p.home_city_id !== state.event.host_city_id
     && (ctx.who?.role === "admin" || p.home_city_id === ctx.homeCity);
   state.guests = holding.map((r) => found.get(r.participant_id)).filter(mine)

@@ -8,9 +8,8 @@ import { h, mount, field, formValues, announce } from "../dom.js";
 import { t, label, formatDate, formatRange, zoneName } from "../i18n.js";
 import { explain, showErrors, clearErrors } from "../problems.js";
 import { eventWhen, runsEvent } from "./event.js";
+import { ROLES } from "../enums.js";
 
-const ROLES = ["delegate", "student", "chaperone", "athlete", "coach", "artist", "official",
-  "interpreter", "coordinator"];
 
 function audienceOf(item) {
   if (item.audience === "role") return label("reg_role", item.role);

@@ -81,7 +81,7 @@ export async function render(ctx) {
   mount(state.rulesSlot, rulesForm(state));
   const body = h("article", { class: "reminders" },
     h("div", { class: "actions" },
-      h("a", { class: "button", href: `/console/cities/${city.id}` }, t("twinsearch.back", { city: city.name }))),
+      h("a", { class: "button", href: `/console/cities/${city.id}` }, t("city.back", { city: city.name }))),
     h("h1", {}, t("reminders.title", { city: city.name })),
     state.noticeSlot, state.rulesSlot, mine ? mineForm(state) : null);
   return { title: t("reminders.title", { city: city.name }), body };

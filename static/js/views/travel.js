@@ -5,17 +5,13 @@
 // event as it is now (it moved since, say) is flagged. Print hides the frame.
 
 import * as api from "../api.js";
-import { h, mount, field, formValues, announce } from "../dom.js";
+import { h, mount, field, formValues, noticeSlot, sayAfterRefresh } from "../dom.js";
 import { t, label, formatDateTime, zoneName, currentLanguage } from "../i18n.js";
 import { problemBox, showErrors, clearErrors } from "../problems.js";
 import { eventWhen, loadCities, runsEvent } from "./event.js";
-import { people } from "./delegation-list.js";
+import { holders } from "./delegation-list.js";
 
 const MODES = ["plane", "train", "bus", "car", "ship", "other"];
-// Holding a place: who may be put on a journey (the API refuses the rest).
-const HOLDING = ["confirmed", "pending_consent", "awaiting_chaperone", "attended", "no_show"];
-// A message for the next paint, after a write re-renders the view.
-let flash = null;
 
 /** "Turkish Airlines TK 123, Istanbul → Volgograd" */
 function journeyLine(journey) {
@@ -63,7 +59,7 @@ async function deleteJourney(state, journey) {
   if (!window.confirm(t("travel.delete_confirm", { what: journeyLine(journey) }))) return;
   try {
     await api.del(`/api/v1/journeys/${journey.id}`);
-    flash = t("travel.deleted");
+    sayAfterRefresh(t("travel.deleted"));
     await state.ctx.refresh();
   } catch (error) {
     mount(state.noticeSlot, problemBox(error));
@@ -147,10 +143,10 @@ function journeyForm(state, journey = null) {
     try {
       if (journey) {
         await api.patch(`/api/v1/journeys/${journey.id}`, body);
-        flash = t("travel.changed");
+        sayAfterRefresh(t("travel.changed"));
       } else {
         await api.post(`/api/v1/events/${event.id}/journeys`, { direction: values.direction, ...body });
-        flash = t("travel.recorded");
+        sayAfterRefresh(t("travel.recorded"));
       }
       await state.ctx.refresh();
     } catch (error) {
@@ -218,21 +214,15 @@ export async function render(ctx) {
     : runsEvent(ctx, event) ? event.guest_city_ids.concat(event.host_city_id)
       : ctx.who?.role === "coordinator" && eventCities.includes(ctx.homeCity) ? [ctx.homeCity] : [];
   const state = { ctx, event, cities, writable, holding: [], found: new Map(),
-    noticeSlot: h("div", { class: "travel-notice" }), formSlot: h("div", {}) };
+    noticeSlot: noticeSlot(), formSlot: h("div", {}) };
   if (writable.length) {
-    const regs = await ctx.all(`/api/v1/events/${id}/registrations`, { status: HOLDING });
-    state.holding = regs.items.filter((r) => HOLDING.includes(r.status));
-    state.found = await people(ctx, state.holding);
+    // Who may be put on a journey: people holding a place (the API refuses the rest).
+    ({ regs: state.holding, people: state.found } = await holders(ctx, id));
     const collator = new Intl.Collator(currentLanguage(), { sensitivity: "base" });
     state.holding.sort((a, b) => collator.compare(state.found.get(a.participant_id)?.full_name || "",
       state.found.get(b.participant_id)?.full_name || ""));
   }
   if (writable.length) mount(state.formSlot, journeyForm(state));
-  if (flash) {
-    mount(state.noticeSlot, h("p", { class: "notice", role: "status" }, flash));
-    announce(flash);
-    flash = null;
-  }
   const body = h("article", { class: "travel-board" },
     h("div", { class: "actions" },
       h("a", { class: "button", href: `/console/events/${event.id}` }, t("delegation.back")),

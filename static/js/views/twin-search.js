@@ -198,7 +198,7 @@ export async function render(ctx) {
   await load(state);
   const body = h("article", { class: "twin-search" },
     h("div", { class: "actions" },
-      h("a", { class: "button", href: `/console/cities/${city.id}` }, t("twinsearch.back", { city: city.name }))),
+      h("a", { class: "button", href: `/console/cities/${city.id}` }, t("city.back", { city: city.name }))),
     h("h1", {}, t("twinsearch.title", { city: city.name })),
     state.noticeSlot, state.slot);
   return { title: t("twinsearch.title", { city: city.name }), body };

@@ -5,13 +5,12 @@
 // it, and read its recent deliveries, a failed one sent again.
 
 import * as api from "../api.js";
-import { h, mount, field, formValues, announce } from "../dom.js";
+import { h, mount, field, formValues, announce, noticeSlot, sayAfterRefresh } from "../dom.js";
 import { t, label, formatDateTime } from "../i18n.js";
 import { problemBox, showErrors, clearErrors } from "../problems.js";
 
 const TOPICS = ["event.created", "event.updated", "event.cancelled", "event.proposal",
   "registration.changed", "reminder.due"];
-let flash = null;
 
 function topicName(topic) { return label("webhooks.topic", topic.replace(".", "_")); }
 
@@ -26,9 +25,9 @@ async function act(state, call, done) {
   mount(state.noticeSlot);
   try {
     const result = await call();
-    flash = result?.secret ? secretNotice(result) : h("p", { class: "notice", role: "status" }, done);
+    sayAfterRefresh(result?.secret ? secretNotice(result) : done);
     await state.ctx.refresh();
-    announce(done);
+    if (result?.secret) announce(done);
   } catch (error) {
     mount(state.noticeSlot, problemBox(error));
     state.noticeSlot.scrollIntoView({ block: "nearest" });
@@ -97,7 +96,7 @@ function addForm(state) {
       const created = await api.post("/api/v1/webhook-endpoints", {
         city_id: state.city.id, url: v.url, description: v.description || null,
         event_types: TOPICS.filter((topic) => v[`topic:${topic}`]) });
-      flash = secretNotice(created);
+      sayAfterRefresh(secretNotice(created));
       await state.ctx.refresh();
     } catch (error) {
       showErrors(form, error);
@@ -115,14 +114,10 @@ export async function render(ctx) {
   const mine = endpoints.items.filter((e) => e.city_id === city.id);
   const deliveries = await Promise.all(mine.map((e) =>
     ctx.get(`/api/v1/webhook-endpoints/${e.id}/deliveries`, { limit: 10 })));
-  const state = { ctx, city, noticeSlot: h("div", {}) };
-  if (flash) {
-    mount(state.noticeSlot, flash);
-    flash = null;
-  }
+  const state = { ctx, city, noticeSlot: noticeSlot() };
   const body = h("article", { class: "webhooks" },
     h("div", { class: "actions" },
-      h("a", { class: "button", href: `/console/cities/${city.id}` }, t("twinsearch.back", { city: city.name }))),
+      h("a", { class: "button", href: `/console/cities/${city.id}` }, t("city.back", { city: city.name }))),
     h("h1", {}, t("webhooks.title", { city: city.name })),
     h("p", { class: "muted" }, t("webhooks.intro")),
     state.noticeSlot,
