@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,16 @@ class World:
                 "Cookie": f"twinplan_session={r.cookies['twinplan_session']}",
                 "X-CSRF-Token": r.json()["csrf_token"]})
         return self._clients[who]
+
+    @contextmanager
+    def speaking(self, who: str, language: str) -> Iterator[None]:
+        """``who``'s account in ``language`` for the block, and English again after it
+        (the other tests expect it)."""
+        self.api(who).patch("/api/v1/me", json={"language": language})
+        try:
+            yield
+        finally:
+            self.api(who).patch("/api/v1/me", json={"language": "en"})
 
     def event(self, who: str, **fields: Any) -> dict[str, Any]:
         """Creates an event as ``who``; ``host`` and ``guests`` are city names."""

@@ -194,8 +194,7 @@ def test_event_page_on_a_phone_in_russian(console, world):
                           json={"participant_id": person.json()["id"], "role": role})
         assert reg.status_code == 201, reg.text
 
-    client.patch("/api/v1/me", json={"language": "ru"})
-    try:
+    with world.speaking("volgograd", "ru"):
         tab = console("volgograd", viewport=PHONE, locale="ru-RU")
         page = tab.goto(f"/console/events/{event['id']}")
         expect(page.get_by_role("heading", name="Участники")).to_be_visible()
@@ -209,8 +208,6 @@ def test_event_page_on_a_phone_in_russian(console, world):
         expect(page.locator(".delegation-city tbody tr")).to_have_count(2)
         tab.no_overflow()
         tab.snap("event-delegation-list-ru")
-    finally:
-        client.patch("/api/v1/me", json={"language": "en"})
 
 def test_a_guest_city_sees_its_own_people_without_readiness(console, world):
     event = started_exchange(world)

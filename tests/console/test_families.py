@@ -59,8 +59,7 @@ def test_host_families_on_a_phone_in_russian(console, world):
         "household_name": f"Семья Орловых {next(_serial)}", "places": 3, "languages": ["ru"],
         "smoking": True})
     assert r.status_code == 201, r.text
-    client.patch("/api/v1/me", json={"language": "ru"})
-    try:
+    with world.speaking("volgograd", "ru"):
         tab = console("volgograd", viewport=PHONE, locale="ru-RU")
         page = tab.goto(f"/console/cities/{volgograd}/families")
         expect(page.locator(".family").filter(has_text="Семья Орловых")).to_contain_text(
@@ -68,5 +67,3 @@ def test_host_families_on_a_phone_in_russian(console, world):
         tab.no_overflow()
         tab.snap("city-families-ru")
         tab.axe()
-    finally:
-        client.patch("/api/v1/me", json={"language": "en"})

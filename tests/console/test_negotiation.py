@@ -122,9 +122,7 @@ def test_a_city_that_only_takes_part_reads_no_negotiation(console, world):
 
 def test_the_negotiation_card_on_a_phone_in_russian(console, world):
     event = propose(world)
-    client = world.api("volgograd")
-    client.patch("/api/v1/me", json={"language": "ru"})
-    try:
+    with world.speaking("volgograd", "ru"):
         tab = console("volgograd", viewport=PHONE, locale="ru-RU")
         page = tab.goto(f"/console/events/{event['id']}")
         negotiation = page.get_by_role("region", name="Согласование")
@@ -135,5 +133,3 @@ def test_the_negotiation_card_on_a_phone_in_russian(console, world):
         tab.no_overflow()
         tab.axe()
         tab.snap("negotiation-ru")
-    finally:
-        client.patch("/api/v1/me", json={"language": "en"})

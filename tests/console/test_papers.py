@@ -62,9 +62,7 @@ def test_the_host_downloads_each_guests_papers(console, world):
 
 def test_a_guest_city_gets_its_own_papers_on_a_phone_in_russian(console, world):
     event = exchange_with_guests(world)
-    client = world.api("coventry")
-    client.patch("/api/v1/me", json={"language": "ru"})
-    try:
+    with world.speaking("coventry", "ru"):
         tab = console("coventry", viewport=PHONE, locale="ru-RU")
         page = tab.goto(f"/console/events/{event['id']}/papers")
         rows = page.get_by_role("region", name="Документы гостей").locator("tbody tr")
@@ -73,5 +71,3 @@ def test_a_guest_city_gets_its_own_papers_on_a_phone_in_russian(console, world):
         tab.no_overflow()
         tab.snap("event-papers-ru")
         tab.axe()
-    finally:
-        client.patch("/api/v1/me", json={"language": "en"})

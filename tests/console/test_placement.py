@@ -111,8 +111,7 @@ def test_the_placement_on_a_phone_in_russian(console, world):
     host = world.api("volgograd")
     r = host.post(f"/api/v1/events/{event['id']}/placement", json={})
     assert r.status_code == 200, r.text
-    host.patch("/api/v1/me", json={"language": "ru"})
-    try:
+    with world.speaking("volgograd", "ru"):
         tab = console("volgograd", viewport=PHONE, locale="ru-RU")
         page = tab.goto(f"/console/events/{event['id']}/placement")
         expect(page.get_by_role("heading", name="Семьи", exact=True)).to_be_visible()
@@ -120,8 +119,6 @@ def test_the_placement_on_a_phone_in_russian(console, world):
         tab.no_overflow()
         tab.snap("event-placement-ru")
         tab.axe()
-    finally:
-        host.patch("/api/v1/me", json={"language": "en"})
 
 
 

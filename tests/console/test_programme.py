@@ -107,8 +107,7 @@ def test_the_programme_on_a_phone_in_russian(console, world):
         "title": "Экскурсия по Мамаеву кургану", "starts_at": "2027-06-16T09:30",
         "ends_at": "2027-06-16T13:00", "place": "Мамаев курган"})
     assert r.status_code == 201, r.text
-    host.patch("/api/v1/me", json={"language": "ru"})
-    try:
+    with world.speaking("volgograd", "ru"):
         tab = console("volgograd", viewport=PHONE, locale="ru-RU")
         page = tab.goto(f"/console/events/{event['id']}/programme")
         expect(page.get_by_role("heading", name="среда, 16 июня 2027 г.")).to_be_visible()
@@ -117,6 +116,4 @@ def test_the_programme_on_a_phone_in_russian(console, world):
         tab.no_overflow()
         tab.snap("event-programme-ru")
         tab.axe()
-    finally:
-        host.patch("/api/v1/me", json={"language": "en"})
 

@@ -49,9 +49,7 @@ def test_a_coordinator_sets_the_citys_rules_and_their_own_reminders(console, wor
 
 def test_reminders_on_a_phone_in_russian(console, world):
     volgograd = world.city_ids["Volgograd"]
-    client = world.api("volgograd")
-    client.patch("/api/v1/me", json={"language": "ru"})
-    try:
+    with world.speaking("volgograd", "ru"):
         tab = console("volgograd", viewport=PHONE, locale="ru-RU")
         page = tab.goto(f"/console/cities/{volgograd}/reminders")
         expect(page.get_by_role("heading", name="Напоминания города Volgograd")).to_be_visible()
@@ -59,5 +57,3 @@ def test_reminders_on_a_phone_in_russian(console, world):
         tab.no_overflow()
         tab.snap("city-reminders-ru")
         tab.axe()
-    finally:
-        client.patch("/api/v1/me", json={"language": "en"})

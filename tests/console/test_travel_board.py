@@ -94,9 +94,7 @@ def test_the_host_sees_who_arrives_who_meets_them_and_who_has_no_travel(console,
 
 def test_the_travel_board_on_a_phone_in_russian(console, world):
     event = exchange_with_travel(world)
-    client = world.api("coventry")
-    client.patch("/api/v1/me", json={"language": "ru"})
-    try:
+    with world.speaking("coventry", "ru"):
         tab = console("coventry", viewport=PHONE, locale="ru-RU")
         page = tab.goto(f"/console/events/{event['id']}/travel")
         expect(page.get_by_role("heading", name="Прибытие")).to_be_visible()
@@ -107,8 +105,6 @@ def test_the_travel_board_on_a_phone_in_russian(console, world):
         tab.no_overflow()
         tab.snap("event-travel-board-ru")
         tab.axe()
-    finally:
-        client.patch("/api/v1/me", json={"language": "en"})
 
 
 def test_a_guest_city_records_and_deletes_its_peoples_journeys(console, world):

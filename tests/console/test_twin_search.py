@@ -66,8 +66,7 @@ def test_the_search_on_a_phone_in_russian(console, world):
     client = world.api("volgograd")
     r = client.post(f"/api/v1/cities/{volgograd}/twin-searches", json={"countries": []})
     assert r.status_code == 201, r.text
-    client.patch("/api/v1/me", json={"language": "ru"})
-    try:
+    with world.speaking("volgograd", "ru"):
         tab = console("volgograd", viewport=PHONE, locale="ru-RU")
         page = tab.goto(f"/console/cities/{volgograd}/twin-search")
         expect(page.get_by_role("heading", name="Поиск: любая страна")).to_be_visible()
@@ -79,5 +78,3 @@ def test_the_search_on_a_phone_in_russian(console, world):
         tab.no_overflow()
         tab.snap("twin-search-ru")
         tab.axe()
-    finally:
-        client.patch("/api/v1/me", json={"language": "en"})

@@ -71,13 +71,10 @@ def test_webhooks_on_a_phone_in_russian(console, world):
         "city_id": coventry, "url": f"https://partner-{next(_serial)}.coventry.example/hooks",
         "event_types": ["event.created"]})
     assert r.status_code == 201, r.text
-    client.patch("/api/v1/me", json={"language": "ru"})
-    try:
+    with world.speaking("coventry", "ru"):
         tab = console("coventry", viewport=PHONE, locale="ru-RU")
         page = tab.goto(f"/console/cities/{coventry}/webhooks")
         expect(page.locator(".endpoint").first).to_contain_text("Мероприятие создано")
         tab.no_overflow()
         tab.snap("city-webhooks-ru")
         tab.axe()
-    finally:
-        client.patch("/api/v1/me", json={"language": "en"})
