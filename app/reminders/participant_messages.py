@@ -112,6 +112,13 @@ def _facts(session: Session, participant: Participant, event: Event,
             "link": f"{get_settings().public_base_url}/console/events/{event.id}"}
 
 
+def _event_times(event: Event, facts: dict[str, Any], language: Language) -> str:
+    """When the event takes place, in its local time: its days for an all-day one."""
+    if event.all_day:
+        return f"{facts['when']} ({WORDS[language]['all_day']})"
+    return times(event.starts_at_local, event.ends_at_local, language)
+
+
 def _because(reason: str | None, language: Language) -> str:
     """`` (reason)`` after a cancellation, or nothing."""
     return WORDS[language]["reason"].format(reason=reason) if reason else ""
@@ -260,8 +267,7 @@ def tell_the_people_of_the_event(change: EventChanged, session: Session) -> None
             continue
         language = language_of(participant)
         facts = _facts(session, participant, event, language)
-        facts["times"] = (f"{facts['when']} ({WORDS[language]['all_day']})" if event.all_day
-                          else times(event.starts_at_local, event.ends_at_local, language))
+        facts["times"] = _event_times(event, facts, language)
         facts["reason"] = _because(event.cancel_reason, language)
         letter = Letter(kind, [kind, f"{kind}.ics"], facts)
         for addressee in addressees(participant, registration.is_minor):
@@ -359,8 +365,7 @@ def upcoming(session: Session, *, key: str, parent_id: int, event: Event, city: 
         facts |= {
             "soon": in_days(soon, language),
             "role": ROLES[language.value].get(registration.role, registration.role),
-            "times": (f"{facts['when']} ({words['all_day']})" if event.all_day
-                      else times(event.starts_at_local, event.ends_at_local, language)),
+            "times": _event_times(event, facts, language),
             "venue": "\n" + words["venue"].format(venue=event.venue) if event.venue else "",
         }
         letter = Letter("upcoming", ["upcoming", "upcoming.ics"], facts)

@@ -63,12 +63,14 @@ def _group_of(groups: list[tuple[list[Journey], BoardGroup]], journey: Journey
 
 def timing(event: Event, direction: Direction, at: datetime) -> Timing:
     """Whether travellers arriving (leaving) at ``at`` are there for the whole event."""
+    start, end = event.starts_at_utc, event.ends_at_utc
     if direction == Direction.arrival:
-        first, last = event.starts_at_utc, event.ends_at_utc
-        return Timing.in_time if at <= first else \
-            Timing.misses_part if at < last else Timing.misses_all
-    return Timing.in_time if at >= event.ends_at_utc else \
-        Timing.misses_part if at > event.starts_at_utc else Timing.misses_all
+        misses_all, misses_part = at >= end, at > start
+    else:
+        misses_all, misses_part = at <= start, at < end
+    if misses_all:
+        return Timing.misses_all
+    return Timing.misses_part if misses_part else Timing.in_time
 
 
 def _groups(actor: Actor, event: Event, journeys: Iterable[Journey],
