@@ -190,6 +190,19 @@ class MembershipPublic(SQLModel):
     created_at: datetime
 
 
+class MemberPublic(SQLModel):
+    """One person of a city: a live membership and who holds it."""
+
+    id: int = PField(description="The membership's id (`POST /memberships/{id}/revoke`).")
+    user_id: int
+    display_name: str
+    email: str
+    role: Role
+    city_id: int
+    created_at: datetime
+    from_sso: bool = PField(description="Given by the city's single sign-on, not an invitation.")
+
+
 class UserPublic(SQLModel):
     id: int
     email: str

@@ -18,6 +18,11 @@ def can_invite(actor: Actor, role: Role, city_id: int | None) -> bool:
     return Role(role) is not Role.admin and city_id is not None and actor.is_coordinator_of(city_id)
 
 
+def can_see_members(actor: Actor, city_id: int) -> bool:
+    """A city's people and its invitations: admins; the city's coordinators."""
+    return _trusted(actor) or actor.is_coordinator_of(city_id)
+
+
 def can_manage_membership(actor: Actor, membership: Membership) -> bool:
     """Revoke a membership: admins; a city's coordinator, for its city's memberships."""
     if _trusted(actor):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 from sqlmodel import Session
 
 from app.accounts import service, sessions
@@ -15,6 +15,7 @@ from app.accounts.models import (
     InvitationAccept,
     InvitationCreate,
     InvitationPublic,
+    MemberPublic,
     MembershipPublic,
     PasswordResetConfirm,
     PasswordResetRequest,
@@ -33,7 +34,7 @@ from app.core.openapi import problems
 from app.core.pagination import Page, PageDep, paginate
 from app.core.routing import Router
 from app.core.settings import get_settings
-from app.core.types import PathId
+from app.core.types import MAX_ID, PathId
 from app.keys.auth import CurrentActor
 
 router = Router(prefix="/api/v1", tags=["accounts"])
@@ -158,8 +159,23 @@ def invite(body: InvitationCreate, request: Request, session: SessionDep,
 
 
 @router.get("/invitations", response_model=Page[InvitationPublic], responses=problems(403))
-def list_invitations(session: SessionDep, actor: CurrentActor, page: PageDep) -> object:
-    items, total = paginate(session, service.invitation_query(actor), page)
+def list_invitations(
+    session: SessionDep, actor: CurrentActor, page: PageDep,
+    city_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="One city's.")] = None,
+) -> object:
+    """Invitations, newest first: admins see all, a coordinator their city's."""
+    items, total = paginate(session, service.invitation_query(actor, city_id), page)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/memberships", response_model=Page[MemberPublic], responses=problems(403))
+def list_members(
+    session: SessionDep, actor: CurrentActor, page: PageDep,
+    city_id: Annotated[int, Query(ge=1, le=MAX_ID, description="The city.")],
+) -> object:
+    """A city's people, by name: who holds a live membership, in which role (admins,
+    and the city's coordinators)."""
+    items, total = service.member_page(session, actor, city_id, page.offset, page.limit)
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 

@@ -25,6 +25,7 @@ from app.accounts.models import (
     InvitationAccept,
     InvitationCreate,
     Language,
+    MemberPublic,
     Membership,
     PasswordReset,
     ProfileUpdate,
@@ -336,13 +337,38 @@ def create_invitation(
     return invitation, secret
 
 
-def invitation_query(actor: Actor) -> Any:
+def invitation_query(actor: Actor, city_id: int | None = None) -> Any:
+    """Invitations, newest first: all for admins, one city's for its coordinators;
+    ``city_id`` narrows to one city."""
     query = select(Invitation).order_by(col(Invitation.id).desc())
     if not (actor.is_admin or actor.is_system):
         if actor.role is not Role.coordinator or actor.city_id is None:
             raise Forbidden("invitations are seen by admins and by a city's coordinators")
-        query = query.where(Invitation.city_id == actor.city_id)
+        if city_id is not None and city_id != actor.city_id:
+            raise Forbidden("a coordinator sees the invitations of their own city")
+        city_id = actor.city_id
+    if city_id is not None:
+        query = query.where(Invitation.city_id == city_id)
     return query
+
+
+def member_page(session: Session, actor: Actor, city_id: int, offset: int, limit: int
+                ) -> tuple[list[MemberPublic], int]:
+    """A city's people (live memberships of accounts not disabled), by name, and how
+    many there are."""
+    if not policy.can_see_members(actor, city_id):
+        raise Forbidden("a city's people are seen by admins and by its coordinators")
+    query = (
+        select(Membership, User)
+        .join(User, col(User.id) == col(Membership.user_id))
+        .where(Membership.city_id == city_id, col(Membership.revoked_at).is_(None),
+               col(User.disabled_at).is_(None))
+    )
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(col(User.display_name), col(Membership.id))
+                        .offset(offset).limit(limit)).all()
+    return [MemberPublic.model_validate(m, update={
+        "display_name": u.display_name, "email": u.email}) for m, u in rows], total
 
 
 def revoke_invitation(session: Session, invitation_id: int, actor: Actor) -> Invitation:

@@ -23,6 +23,8 @@ const ROUTES = [
   { path: "/cities/:id/families", view: "families" },
   { path: "/cities/:id/webhooks", view: "webhooks" },
   { path: "/cities/:id/reminders", view: "reminders" },
+  { path: "/cities/:id/team", view: "team" },
+  { path: "/account", view: "account" },
   { path: "/events/new", view: "event-form" },
   { path: "/events/:id", view: "event" },
   { path: "/events/:id/edit", view: "event-form" },
@@ -201,7 +203,10 @@ function renderHeader() {
       : h("span", { class: "acting" },
         who.cityName ? `${who.cityName} · ${t(`role.${who.role}`)}` : t(`role.${who.role}`));
     person = h("div", { class: "person" },
-      h("span", { class: "person-name" }, who.name), switcher,
+      who.kind === "session"
+        ? h("a", { class: "person-name", href: `${BASE}/account`, title: t("header.account") }, who.name)
+        : h("span", { class: "person-name" }, who.name),
+      switcher,
       h("button", { type: "button", class: "link", onclick: signOut }, t("header.sign_out")));
   }
   mount(header,

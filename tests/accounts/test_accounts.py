@@ -183,6 +183,54 @@ def test_revoking_a_membership_ends_its_sessions_and_personal_keys_at_once(
                                 headers=key), 401)
 
 
+def test_a_citys_people_are_listed_for_its_coordinators_and_admins(
+    client, admin, anna, kostroma, make_city, make_key, browser, session
+):
+    mary = make_city("Mary", "TM")
+    boris = create_user(session, email="boris@kostroma.example", display_name="Boris",
+                        password=PASSWORD)
+    add_membership(session, boris, Role.partner, kostroma.id)
+    gone = create_user(session, email="gone@kostroma.example", display_name="Gone",
+                       password=PASSWORD)
+    add_membership(session, gone, Role.coordinator, kostroma.id)
+    add_membership(session, gone, Role.coordinator, mary.id)
+    session.commit()
+    assert client.post(f"/api/v1/users/{gone.id}/disable", headers=admin).status_code == 200
+    client.post("/api/v1/invitations", headers=admin, json={
+        "email": "new@kostroma.example", "role": "coordinator", "city_id": kostroma.id})
+    client.post("/api/v1/invitations", headers=admin, json={
+        "email": "new@mary.example", "role": "coordinator", "city_id": mary.id})
+
+    browser.sign_in(anna.email, PASSWORD)
+    people = browser.get("/api/v1/memberships", params={"city_id": kostroma.id})
+    assert people.status_code == 200, people.text
+    assert [(p["display_name"], p["email"], p["role"]) for p in people.json()["items"]] == [
+        ("Anna", "Anna@Kostroma.example", "coordinator"),
+        ("Boris", "boris@kostroma.example", "partner")]
+    assert people.json()["total"] == 2
+    # A membership ended is no longer listed.
+    boris_membership = people.json()["items"][1]["id"]
+    assert browser.request("POST", f"/api/v1/memberships/{boris_membership}/revoke"
+                           ).status_code == 200
+    assert [p["display_name"] for p in browser.get(
+        "/api/v1/memberships", params={"city_id": kostroma.id}).json()["items"]] == ["Anna"]
+
+    # Another city's people and invitations are not a coordinator's to read.
+    assert_problem(browser.get("/api/v1/memberships", params={"city_id": mary.id}), 403)
+    assert_problem(browser.get("/api/v1/invitations", params={"city_id": mary.id}), 403)
+    assert [i["email"] for i in browser.get("/api/v1/invitations").json()["items"]] == [
+        "new@kostroma.example"]
+    assert_problem(client.get("/api/v1/memberships", params={"city_id": kostroma.id},
+                              headers=make_key(Role.partner, kostroma)), 403)
+    # An admin reads any city's, and narrows invitations to one.
+    assert [p["display_name"] for p in client.get(
+        "/api/v1/memberships", params={"city_id": mary.id}, headers=admin).json()["items"]] == []
+    assert [i["email"] for i in client.get(
+        "/api/v1/invitations", params={"city_id": mary.id}, headers=admin).json()["items"]] == [
+        "new@mary.example"]
+    assert_problem(client.get("/api/v1/memberships", headers=admin), 422)
+
+
 def test_a_disabled_person_cannot_sign_in(client, admin, anna, browser):
     browser.sign_in(anna.email, PASSWORD)
     assert client.post(f"/api/v1/users/{anna.id}/disable", headers=admin).status_code == 200

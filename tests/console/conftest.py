@@ -8,7 +8,10 @@ cities, twinnings and exchanges, and with people who sign in with a password:
 - ``kostroma``: Ivan Smirnov, coordinator of Kostroma and of Volgograd (he has
   the city switcher);
 - ``coventry``: Sarah Hughes, coordinator of Coventry;
-- ``admin``: Ada Admin, administrator.
+- ``admin``: Ada Admin, administrator;
+- ``pavel``: Pavel Orlov, partner of Volgograd (the people page ends his membership);
+- ``nina``: Nina Volkova, coordinator of Coventry (the account page turns her second
+  factor on).
 
 Every page a test opens fails the test if the browser logged an error or a
 script threw (``console.error``, uncaught exceptions, failed requests to
@@ -65,6 +68,8 @@ PEOPLE: dict[str, tuple[str, str, list[tuple[Role, str | None]]]] = {
                  [(Role.coordinator, "Kostroma"), (Role.coordinator, "Volgograd")]),
     "coventry": ("Sarah Hughes", "sarah@coventry.example", [(Role.coordinator, "Coventry")]),
     "admin": ("Ada Admin", "ada@twinplan.example", [(Role.admin, None)]),
+    "pavel": ("Pavel Orlov", "pavel@volgograd.example", [(Role.partner, "Volgograd")]),
+    "nina": ("Nina Volkova", "nina@coventry.example", [(Role.coordinator, "Coventry")]),
 }
 
 

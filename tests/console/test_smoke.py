@@ -138,6 +138,7 @@ def test_every_view_reflows_at_320_pixels(console, world):
                  f"/console/cities/{volgograd}/families",
                  f"/console/cities/{volgograd}/webhooks",
                  f"/console/cities/{volgograd}/reminders",
+                 f"/console/cities/{volgograd}/team", "/console/account",
                  f"/console/cities/{volgograd}", "/console/events/new",
                  f"/console/events/{event['id']}", f"/console/events/{event['id']}/edit",
                  f"/console/events/{event['id']}/list", f"/console/events/{event['id']}/travel",

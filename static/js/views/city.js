@@ -35,7 +35,8 @@ export async function render(ctx) {
         ? [h("a", { href: `/console/cities/${city.id}/twin-search`, class: "button" }, t("city.twin_search")),
           h("a", { href: `/console/cities/${city.id}/families`, class: "button" }, t("city.families")),
           h("a", { href: `/console/cities/${city.id}/webhooks`, class: "button" }, t("city.webhooks")),
-          h("a", { href: `/console/cities/${city.id}/reminders`, class: "button" }, t("city.reminders"))]
+          h("a", { href: `/console/cities/${city.id}/reminders`, class: "button" }, t("city.reminders")),
+          h("a", { href: `/console/cities/${city.id}/team`, class: "button" }, t("city.team"))]
         : null),
     h("div", { class: "grid" },
       h("section", { class: "card", "aria-labelledby": "city-facts" },
