@@ -12,11 +12,13 @@ import { problemBox, showErrors, clearErrors } from "../problems.js";
 const LANGUAGES = ["en", "ru"];
 const KEY_ROLES = ["admin", "coordinator", "partner"];
 
-async function act(state, call, done) {
+/** Revokes a key, after asking: the notice says so after the page is read again. */
+async function revoke(state, key) {
+  if (!window.confirm(t("account.key_revoke_confirm", { name: key.name }))) return;
   mount(state.noticeSlot);
   try {
-    const result = await call();
-    sayAfterRefresh(typeof done === "function" ? done(result) : done);
+    await api.post(`/api/v1/api-keys/${key.id}/revoke`);
+    sayAfterRefresh(t("account.key_revoked_notice", { name: key.name }));
     await state.ctx.refresh();
   } catch (error) {
     mount(state.noticeSlot, problemBox(error));
@@ -113,10 +115,8 @@ function keyRow(state, key) {
     h("p", { class: "muted" }, h("code", {}, `${key.prefix}…`), " · ", scope, " · ",
       t("account.key_made", { when: formatDateTime(key.created_at) })),
     key.revoked_at ? null : h("button", { type: "button", class: "small",
-      "aria-label": `${t("account.key_revoke")}: ${key.name}`, onclick: () => {
-        if (!window.confirm(t("account.key_revoke_confirm", { name: key.name }))) return;
-        act(state, () => api.post(`/api/v1/api-keys/${key.id}/revoke`), t("account.key_revoked_notice", { name: key.name }));
-      } }, t("account.key_revoke")));
+      "aria-label": `${t("account.key_revoke")}: ${key.name}`, onclick: () => revoke(state, key) },
+      t("account.key_revoke")));
 }
 
 function keyForm(state) {
