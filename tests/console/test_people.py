@@ -112,6 +112,7 @@ def test_a_coordinator_runs_their_own_account(console, world):
     expect(page.locator(".notice")).to_contain_text("Saved")
     expect(page.locator("header")).to_contain_text("Nina V. Volkova")
     page.get_by_role("button", name="Set up an authenticator app").click()
+    expect(page.get_by_role("img", name="QR code of your authenticator key")).to_be_visible()
     shown = page.locator(".secret").inner_text().replace(" ", "")
     confirm = page.get_by_role("form", name="Confirm with a first code")
     confirm.get_by_label("The 6-digit code the app shows").fill(

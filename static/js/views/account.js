@@ -8,6 +8,7 @@ import * as api from "../api.js";
 import { h, mount, field, formValues, noticeSlot, sayAfterRefresh } from "../dom.js";
 import { t, label, formatDateTime, languageName } from "../i18n.js";
 import { problemBox, showErrors, clearErrors } from "../problems.js";
+import { drawQr } from "../qr.js";
 
 const LANGUAGES = ["en", "ru"];
 const KEY_ROLES = ["admin", "coordinator", "partner"];
@@ -93,11 +94,15 @@ function secondFactor(state, user) {
       sayAfterRefresh(t("account.totp_done"));
       await state.ctx.refresh();
     });
+    const qrSlot = h("div", { class: "qr" });
     mount(slot,
+      h("p", {}, t("account.totp_scan")),
+      qrSlot,
       h("p", {}, t("account.totp_secret")),
       h("p", {}, h("code", { class: "secret" }, setup.secret.match(/.{1,4}/g).join(" "))),
       h("p", {}, h("a", { href: setup.otpauth_uri }, t("account.totp_link"))),
       confirm);
+    await drawQr(qrSlot, setup.otpauth_uri, t("account.totp_qr_label"));
     confirm.querySelector("input").focus();
   });
   section.append(h("p", { class: "muted" }, t("account.totp_off_words")), start, slot);

@@ -9,6 +9,7 @@
 import { h, announce, uid } from "../dom.js";
 import { t, label, formatDate, formatTime, currentLanguage } from "../i18n.js";
 import { zoneLabel } from "./event-form.js";
+import { drawQr } from "../qr.js";
 
 const DAY = 86400000;
 
@@ -221,7 +222,7 @@ function subscribe(city) {
         ["google", "apple", "outlook", "thunderbird"].map((app) => [
           h("dt", {}, t(`calendar.app_${app}`)), h("dd", {}, t(`calendar.how_${app}`))]))));
   details.addEventListener("toggle", () => {
-    if (details.open && !qrSlot.firstChild) drawQr(qrSlot, https);
+    if (details.open && !qrSlot.firstChild) drawQr(qrSlot, https, t("calendar.qr_label"));
   });
   return details;
 }
@@ -256,37 +257,4 @@ function copyField(text, value) {
       h("button", { type: "button", onclick: copy, "aria-describedby": id },
         t("calendar.copy"))),
     status);
-}
-
-/** The QR code of `url` as an SVG built with DOM (no markup strings, nothing fetched). */
-async function drawQr(slot, url) {
-  const { qrcode } = await import("/console/vendor/qrcode-generator/qrcode.mjs");
-  const qr = qrcode(0, "M");
-  qr.addData(url);
-  qr.make();
-  const count = qr.getModuleCount();
-  const margin = 4;
-  const size = count + margin * 2;
-  let path = "";
-  for (let row = 0; row < count; row += 1) {
-    for (let col = 0; col < count; col += 1) {
-      if (qr.isDark(row, col)) path += `M${col + margin} ${row + margin}h1v1h-1z`;
-    }
-  }
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${size} ${size}`);
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", t("calendar.qr_label"));
-  svg.setAttribute("class", "qr-code");
-  svg.setAttribute("shape-rendering", "crispEdges");
-  const background = document.createElementNS(ns, "rect");
-  background.setAttribute("width", String(size));
-  background.setAttribute("height", String(size));
-  background.setAttribute("fill", "#fff");
-  const dark = document.createElementNS(ns, "path");
-  dark.setAttribute("d", path);
-  dark.setAttribute("fill", "#000");
-  svg.append(background, dark);
-  slot.replaceChildren(svg);
 }
