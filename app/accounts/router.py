@@ -175,7 +175,7 @@ def list_members(
 ) -> object:
     """A city's people, by name: who holds a live membership, in which role (admins,
     and the city's coordinators)."""
-    items, total = service.member_page(session, actor, city_id, page.offset, page.limit)
+    items, total = service.member_page(session, actor, city_id, page)
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 

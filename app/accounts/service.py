@@ -45,6 +45,7 @@ from app.core.errors import (
     Unauthorized,
     Unprocessable,
 )
+from app.core.pagination import PageParams, paginate
 from app.core.settings import get_settings
 from app.keys.changes import ApiKeyIssued
 from app.keys.models import ApiKey
@@ -352,7 +353,7 @@ def invitation_query(actor: Actor, city_id: int | None = None) -> Any:
     return query
 
 
-def member_page(session: Session, actor: Actor, city_id: int, offset: int, limit: int
+def member_page(session: Session, actor: Actor, city_id: int, page: PageParams
                 ) -> tuple[list[MemberPublic], int]:
     """A city's people (live memberships of accounts not disabled), by name, and how
     many there are."""
@@ -363,10 +364,9 @@ def member_page(session: Session, actor: Actor, city_id: int, offset: int, limit
         .join(User, col(User.id) == col(Membership.user_id))
         .where(Membership.city_id == city_id, col(Membership.revoked_at).is_(None),
                col(User.disabled_at).is_(None))
+        .order_by(col(User.display_name), col(Membership.id))
     )
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(col(User.display_name), col(Membership.id))
-                        .offset(offset).limit(limit)).all()
+    rows, total = paginate(session, query, page)
     return [MemberPublic.model_validate(m, update={
         "display_name": u.display_name, "email": u.email}) for m, u in rows], total
 

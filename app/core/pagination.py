@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, TypeVarTuple, overload
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from app.core.settings import get_settings
 from app.core.types import MAX_ID
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 DEFAULT_LIMIT = 50
 
 
@@ -44,8 +45,15 @@ async def page_params(
 PageDep = Annotated[PageParams, Depends(page_params)]
 
 
-def paginate(session: Session, query: SelectOfScalar[T], page: PageParams) -> tuple[list[T], int]:
-    """Rows of one page and the total count of the unpaged query."""
+@overload
+def paginate(session: Session, query: SelectOfScalar[T], page: PageParams
+             ) -> tuple[list[T], int]: ...
+@overload
+def paginate(session: Session, query: Select[*Ts], page: PageParams
+             ) -> tuple[list[tuple[*Ts]], int]: ...
+def paginate(session: Session, query: Any, page: PageParams) -> tuple[list[Any], int]:
+    """Rows of one page (objects, or tuples of a select of several) and the total
+    count of the unpaged query."""
     total = session.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
     rows = list(session.exec(query.limit(page.limit).offset(page.offset)).all())
     return rows, total

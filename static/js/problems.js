@@ -1,7 +1,7 @@
 // What went wrong, in words a coordinator understands, next to what caused it.
 
 import { ApiError } from "./api.js";
-import { h, announce } from "./dom.js";
+import { h, announce, mount, formValues, sayAfterRefresh } from "./dom.js";
 import { t, has, currentLanguage } from "./i18n.js";
 
 /** One field error ({type, msg, ctx}) as a sentence. */
@@ -99,4 +99,38 @@ export function showErrors(form, error, aliases = {}) {
 /** A problem shown in place of a view or a section. */
 export function problemBox(error, extra) {
   return h("div", { class: "problem", role: "alert" }, h("p", {}, explain(error)), extra || null);
+}
+
+/**
+ * Makes `form`'s submit run `write(values)` (its named controls, as formValues
+ * reads them): the last try's errors cleared first, a refusal shown beside the
+ * fields that caused it. Returns the form.
+ */
+export function onSubmit(form, write) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      await write(formValues(form));
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  return form;
+}
+
+/**
+ * A write made from a button (withdraw, revoke): once it is done the view is read
+ * again (`ctx.refresh`) and says `done`; a refusal shows in the view's `slot`.
+ */
+export async function writeAndRefresh(ctx, slot, write, done) {
+  mount(slot);
+  try {
+    await write();
+    sayAfterRefresh(done);
+    await ctx.refresh();
+  } catch (error) {
+    mount(slot, problemBox(error));
+    slot.scrollIntoView({ block: "nearest" });
+  }
 }

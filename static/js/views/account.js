@@ -5,39 +5,19 @@
 // on every device.
 
 import * as api from "../api.js";
-import { h, mount, field, formValues, noticeSlot, sayAfterRefresh } from "../dom.js";
+import { h, mount, field, noticeSlot, sayAfterRefresh } from "../dom.js";
 import { t, label, formatDateTime, languageName } from "../i18n.js";
-import { problemBox, showErrors, clearErrors } from "../problems.js";
+import { problemBox, onSubmit, writeAndRefresh } from "../problems.js";
 import { drawQr } from "../qr.js";
 
 const LANGUAGES = ["en", "ru"];
 const KEY_ROLES = ["admin", "coordinator", "partner"];
 
-/** Revokes a key, after asking: the notice says so after the page is read again. */
-async function revoke(state, key) {
+/** Revokes a key, after asking. */
+function revoke(state, key) {
   if (!window.confirm(t("account.key_revoke_confirm", { name: key.name }))) return;
-  mount(state.noticeSlot);
-  try {
-    await api.post(`/api/v1/api-keys/${key.id}/revoke`);
-    sayAfterRefresh(t("account.key_revoked_notice", { name: key.name }));
-    await state.ctx.refresh();
-  } catch (error) {
-    mount(state.noticeSlot, problemBox(error));
-    state.noticeSlot.scrollIntoView({ block: "nearest" });
-  }
-}
-
-function submitting(form, call) {
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    clearErrors(form);
-    try {
-      await call(formValues(form));
-    } catch (error) {
-      showErrors(form, error);
-    }
-  });
-  return form;
+  writeAndRefresh(state.ctx, state.noticeSlot, () => api.post(`/api/v1/api-keys/${key.id}/revoke`),
+    t("account.key_revoked_notice", { name: key.name }));
 }
 
 function zones(current) {
@@ -56,7 +36,7 @@ function profileForm(state, user) {
     field({ label: t("account.timezone"), name: "timezone", type: "select", value: user.timezone,
       options: zones(user.timezone) }),
     h("button", { type: "submit", class: "primary" }, t("account.save")));
-  return h("section", { class: "card" }, submitting(form, async (v) => {
+  return h("section", { class: "card" }, onSubmit(form, async (v) => {
     const saved = await api.patch("/api/v1/me", { display_name: v.display_name, language: v.language,
       timezone: v.timezone });
     sayAfterRefresh(t("account.saved", { language: languageName(saved.language) }));
@@ -85,7 +65,7 @@ function secondFactor(state, user) {
       return;
     }
     start.hidden = true;
-    const confirm = submitting(h("form", { "aria-labelledby": "totp-confirm", novalidate: true },
+    const confirm = onSubmit(h("form", { "aria-labelledby": "totp-confirm", novalidate: true },
       h("h3", { id: "totp-confirm" }, t("account.totp_confirm")),
       field({ label: t("account.totp_code"), name: "code", inputmode: "numeric",
         autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: 6, required: true }),
@@ -139,7 +119,7 @@ function keyForm(state) {
       field({ label: t("account.key_city"), name: "city_id", type: "number", min: 1,
         hint: t("account.key_city_hint") })] : null,
     h("button", { type: "submit", class: "primary" }, t("account.key_issue")));
-  return submitting(form, async (v) => {
+  return onSubmit(form, async (v) => {
     const body = admin
       ? { name: v.name, role: v.role, city_id: v.role === "admin" || !v.city_id ? null : Number(v.city_id) }
       : { name: v.name, role: who.role, city_id: who.cityId };

@@ -4,9 +4,9 @@
 // Add a family, remove one (refused while it hosts guests in a placement).
 
 import * as api from "../api.js";
-import { h, mount, field, formValues, noticeSlot, sayAfterRefresh } from "../dom.js";
+import { h, mount, field, noticeSlot, sayAfterRefresh } from "../dom.js";
 import { t, label, spokenLanguages } from "../i18n.js";
-import { problemBox, showErrors, clearErrors } from "../problems.js";
+import { problemBox, onSubmit } from "../problems.js";
 import { DIETS } from "../enums.js";
 
 
@@ -67,21 +67,14 @@ function addForm(state) {
       field({ label: t("families.email"), name: "email", type: "email" })),
     field({ label: t("families.notes"), name: "notes", type: "textarea", rows: 2 }),
     h("button", { type: "submit", class: "primary" }, t("families.add_button")));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    clearErrors(form);
-    const v = formValues(form);
+  onSubmit(form, async (v) => {
     const body = { household_name: v.household_name, places: Number(v.places),
       languages: languagesOf(v.languages), pets: v.pets, smoking: v.smoking,
       diets: DIETS.filter((d) => v[`diet:${d}`]), address: v.address || null,
       phone: v.phone || null, email: v.email || null, notes: v.notes || null };
-    try {
-      await api.post(`/api/v1/cities/${state.city.id}/host-families`, body);
-      sayAfterRefresh(t("families.added", { name: v.household_name }));
-      await state.ctx.refresh();
-    } catch (error) {
-      showErrors(form, error);
-    }
+    await api.post(`/api/v1/cities/${state.city.id}/host-families`, body);
+    sayAfterRefresh(t("families.added", { name: v.household_name }));
+    await state.ctx.refresh();
   });
   return h("section", { class: "card" }, form);
 }

@@ -4,9 +4,9 @@
 // for the person signed in, which kinds reach them (each may be stopped).
 
 import * as api from "../api.js";
-import { h, mount, field, formValues, announce } from "../dom.js";
+import { h, mount, field, announce } from "../dom.js";
 import { t, zoneName } from "../i18n.js";
-import { problemBox, showErrors, clearErrors } from "../problems.js";
+import { problemBox, onSubmit } from "../problems.js";
 
 const LISTS = ["wtcd_days_before", "event_days_before", "anniversary_days_before"];
 const KINDS = ["twin_cities_day", "event", "anniversary"];
@@ -28,21 +28,14 @@ function rulesForm(state) {
     field({ label: t("reminders.emails"), name: "coordinator_emails", type: "textarea", rows: 2,
       value: rules.coordinator_emails.join(", "), hint: t("reminders.emails_hint") }),
     h("button", { type: "submit", class: "primary" }, t("reminders.save")));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    clearErrors(form);
-    const v = formValues(form);
+  onSubmit(form, async (v) => {
     const body = { hour: v.hour === "" ? null : Number(v.hour),
       coordinator_emails: v.coordinator_emails.split(/[\s,;]+/).filter(Boolean) };
     for (const name of LISTS) body[name] = daysOf(v[name]);
-    try {
-      state.rules = await api.patch(`/api/v1/cities/${state.city.id}/reminder-rules`, body);
-      mount(state.rulesSlot, rulesForm(state));
-      mount(state.noticeSlot, h("p", { class: "notice", role: "status" }, t("reminders.saved")));
-      announce(t("reminders.saved"));
-    } catch (error) {
-      showErrors(form, error);
-    }
+    state.rules = await api.patch(`/api/v1/cities/${state.city.id}/reminder-rules`, body);
+    mount(state.rulesSlot, rulesForm(state));
+    mount(state.noticeSlot, h("p", { class: "notice", role: "status" }, t("reminders.saved")));
+    announce(t("reminders.saved"));
   });
   return h("section", { class: "card" }, form);
 }

@@ -5,22 +5,14 @@
 // person's sessions in it end and their personal keys with it, at once.
 
 import * as api from "../api.js";
-import { h, mount, field, formValues, noticeSlot, sayAfterRefresh } from "../dom.js";
+import { h, field, noticeSlot, sayAfterRefresh } from "../dom.js";
 import { t, label, formatDateTime, formatDate } from "../i18n.js";
-import { problemBox, showErrors, clearErrors } from "../problems.js";
+import { onSubmit, writeAndRefresh } from "../problems.js";
 
 const INVITED_ROLES = ["coordinator", "partner"];
 
-async function act(state, call, done) {
-  mount(state.noticeSlot);
-  try {
-    await call();
-    sayAfterRefresh(done);
-    await state.ctx.refresh();
-  } catch (error) {
-    mount(state.noticeSlot, problemBox(error));
-    state.noticeSlot.scrollIntoView({ block: "nearest" });
-  }
+function act(state, write, done) {
+  return writeAndRefresh(state.ctx, state.noticeSlot, write, done);
 }
 
 /** Where an invitation stands: accepted, withdrawn, expired or waiting. */
@@ -69,17 +61,10 @@ function inviteForm(state) {
     field({ label: t("team.role"), name: "role", type: "select", hint: t("team.role_hint"),
       options: INVITED_ROLES.map((role) => [role, label("role", role)]) }),
     h("button", { type: "submit", class: "primary" }, t("team.invite_button")));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    clearErrors(form);
-    const v = formValues(form);
-    try {
-      await api.post("/api/v1/invitations", { email: v.email, role: v.role, city_id: state.city.id });
-      sayAfterRefresh(t("team.invited", { email: v.email }));
-      await state.ctx.refresh();
-    } catch (error) {
-      showErrors(form, error);
-    }
+  onSubmit(form, async (v) => {
+    await api.post("/api/v1/invitations", { email: v.email, role: v.role, city_id: state.city.id });
+    sayAfterRefresh(t("team.invited", { email: v.email }));
+    await state.ctx.refresh();
   });
   return h("section", { class: "card" }, form);
 }

@@ -4,9 +4,9 @@
 // sees how it went. `?search=ID` opens one search; without it, the newest.
 
 import * as api from "../api.js";
-import { h, mount, field, formValues, announce } from "../dom.js";
+import { h, mount, field, announce } from "../dom.js";
 import { t, has, label, countryName, formatDateTime, formatNumber, currentLanguage } from "../i18n.js";
-import { problemBox, showErrors, clearErrors } from "../problems.js";
+import { problemBox, onSubmit } from "../problems.js";
 
 const FINAL = ["found", "abandoned"];
 // What a search may become from each status (the API refuses the rest).
@@ -125,20 +125,13 @@ function newSearchForm(state) {
       value: state.city.seeking_twin_in.join(", "), hint: t("twinsearch.countries_hint") }),
     field({ label: t("twinsearch.notes"), name: "notes", type: "textarea", rows: 3 }),
     h("button", { type: "submit", class: "primary" }, t("twinsearch.start")));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    clearErrors(form);
-    const values = formValues(form);
-    try {
-      const search = await api.post(`/api/v1/cities/${state.city.id}/twin-searches`, {
-        countries: codesOf(values.countries), notes: values.notes || null });
-      state.searchId = search.id;
-      history.replaceState(null, "", `?search=${search.id}`);
-      await load(state);
-      announce(t("twinsearch.started"));
-    } catch (error) {
-      showErrors(form, error);
-    }
+  onSubmit(form, async (values) => {
+    const search = await api.post(`/api/v1/cities/${state.city.id}/twin-searches`, {
+      countries: codesOf(values.countries), notes: values.notes || null });
+    state.searchId = search.id;
+    history.replaceState(null, "", `?search=${search.id}`);
+    await load(state);
+    announce(t("twinsearch.started"));
   });
   return h("section", { class: "card" }, form);
 }

@@ -5,9 +5,9 @@
 // it, and read its recent deliveries, a failed one sent again.
 
 import * as api from "../api.js";
-import { h, mount, field, formValues, announce, noticeSlot, sayAfterRefresh } from "../dom.js";
+import { h, mount, field, announce, noticeSlot, sayAfterRefresh } from "../dom.js";
 import { t, label, formatDateTime } from "../i18n.js";
-import { problemBox, showErrors, clearErrors } from "../problems.js";
+import { problemBox, onSubmit } from "../problems.js";
 
 const TOPICS = ["event.created", "event.updated", "event.cancelled", "event.proposal",
   "registration.changed", "reminder.due"];
@@ -88,19 +88,12 @@ function addForm(state) {
         type: "checkbox", value: topic.startsWith("event.") }))),
     field({ label: t("webhooks.description"), name: "description", maxlength: 500 }),
     h("button", { type: "submit", class: "primary" }, t("webhooks.add_button")));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    clearErrors(form);
-    const v = formValues(form);
-    try {
-      const created = await api.post("/api/v1/webhook-endpoints", {
-        city_id: state.city.id, url: v.url, description: v.description || null,
-        event_types: TOPICS.filter((topic) => v[`topic:${topic}`]) });
-      sayAfterRefresh(secretNotice(created));
-      await state.ctx.refresh();
-    } catch (error) {
-      showErrors(form, error);
-    }
+  onSubmit(form, async (v) => {
+    const created = await api.post("/api/v1/webhook-endpoints", {
+      city_id: state.city.id, url: v.url, description: v.description || null,
+      event_types: TOPICS.filter((topic) => v[`topic:${topic}`]) });
+    sayAfterRefresh(secretNotice(created));
+    await state.ctx.refresh();
   });
   return h("section", { class: "card" }, form);
 }
